@@ -1,0 +1,57 @@
+"""Where things are, and what the kit's exercises are called.
+
+Every other part of the autograder learns the module and function names from here, and
+this file learns them from the reference solutions' ``__all__``. Nothing else keeps a list.
+"""
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+NOTEBOOKS = EXERCISES / "notebooks"
+
+#: the exercise modules, in teaching order (the order of the lesson's parts)
+MODULES = ("feedforward", "rnn", "lstm", "gru", "memory")
+#: files in solutions/ copied to exercises/ as they are (no solution regions)
+SUPPORT = ("_validate",)
+
+#: which part of the lesson each module teaches (README's lesson map, the notebooks' titles)
+LESSON_PARTS = {
+    "feedforward": "Part 1 - why a feedforward network fails on sequences",
+    "rnn": "Part 2 - recurrence: one step, unrolling, reading out",
+    "lstm": "Part 4a - the LSTM's gated memory cell",
+    "gru": "Part 4b - the GRU's update and reset gates",
+    "memory": "Parts 3 and 4c - where simple recurrence forgets, and how gates hold on",
+}
+
+
+def _exports(path):
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise RuntimeError(f"{path} has no __all__")
+
+
+def _defined_functions(path):
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+@lru_cache(maxsize=None)
+def functions_by_module():
+    """{module: (function names in __all__ order)}, read from solutions/ without importing it."""
+    out = {}
+    for module in MODULES:
+        path = SOLUTIONS / f"{module}.py"
+        defined = _defined_functions(path)
+        out[module] = tuple(name for name in _exports(path) if name in defined)
+    return out
+
+
+@lru_cache(maxsize=None)
+def module_of():
+    """{function name: module name} for every exercise function."""
+    return {fn: module for module, fns in functions_by_module().items() for fn in fns}

@@ -1,0 +1,144 @@
+"""The parts of each notebook that are not the reference solution: instructions and demos.
+
+Demos only use functions defined in their own notebook, or parts loaded with
+`autograder.notebook.load_parts` (your .py files, or another package by RNN_KIT_IMPL).
+"""
+
+HOW_TO = """\
+**How to work here.** Each cell that says `YOUR CODE HERE` is yours: replace the
+`raise NotImplementedError(...)` line with code that does what the message says. Keep the
+input checks above it; they give the same errors as the reference. Run the cells from
+the top. The check cell near the end tells you what is right, what is wrong and where to
+look. Shapes are batch-first: `x_t` is (N, D), `h` is (N, H), a sequence `x` is (N, T, D).
+Weights multiply on the right: `x @ Wx`.
+"""
+
+_PLOT_SETUP = """\
+import numpy as np
+import matplotlib.pyplot as plt
+"""
+
+DEMOS = {
+    "feedforward": [
+        ("markdown", """\
+## See it: one detector per slot versus one detector for every slot
+Both layers below look for the same pattern. The slotwise layer has its own random
+weights for each position, so its response changes as the pattern moves. The shared
+detector applies the same weights everywhere, so its response is the same at every
+position."""),
+        ("code", _PLOT_SETUP + """\
+rng = np.random.default_rng(0)
+T, D, H = 8, 4, 5
+pattern = rng.standard_normal(D)
+slot = slotwise_responses(rng.standard_normal((T * D, H)), np.zeros(H), pattern, T)
+shared = shared_responses(rng.standard_normal((D, H)), np.zeros(H), pattern, T)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True)
+for ax, data, title in zip(axes, (slot, shared), ("slotwise (flattened input)", "shared detector")):
+    ax.imshow(data, aspect="auto", cmap="coolwarm", vmin=-1, vmax=1)
+    ax.set(title=title, xlabel="hidden unit", ylabel="pattern position t")
+plt.tight_layout()
+plt.show()"""),
+    ],
+    "rnn": [
+        ("markdown", """\
+## See it: the state remembers order
+An average cannot tell a sequence from its reverse. The RNN's final state can, because
+each step sees the state left by the steps before it."""),
+        ("code", _PLOT_SETUP + """\
+rng = np.random.default_rng(1)
+N, T, D, H = 1, 12, 3, 6
+x = rng.standard_normal((N, T, D))
+Wx, Wh, b = rng.standard_normal((D, H)) / np.sqrt(D), rng.standard_normal((H, H)) / np.sqrt(H), np.zeros(H)
+h0 = np.zeros((N, H))
+forward_states = rnn_forward(x, h0, Wx, Wh, b)
+reverse_states = rnn_forward(x[:, ::-1], h0, Wx, Wh, b)
+print("mean of x and of reversed x equal:", np.allclose(x.mean(axis=1), x[:, ::-1].mean(axis=1)))
+print("final RNN states equal:           ", np.allclose(forward_states[:, -1], reverse_states[:, -1]))
+plt.figure(figsize=(7, 3))
+plt.plot(forward_states[0])
+plt.xlabel("step t"); plt.ylabel("h_t (one line per unit)"); plt.title("the hidden state as the RNN reads")
+plt.show()"""),
+    ],
+    "lstm": [
+        ("markdown", """\
+## See it: the forget gate decides how long the cell remembers
+The same random LSTM is run twice on the same input. The only difference is the bias of
+the forget gate. With a large bias, f stays near 1 and the cell keeps what it has. With a
+negative bias, the cell empties at every step."""),
+        ("code", _PLOT_SETUP + """\
+rng = np.random.default_rng(2)
+N, T, D, H = 1, 60, 2, 1
+x = np.zeros((N, T, D)); x[0, 0] = 1.0
+Wx = rng.standard_normal((D, 4 * H)); Wh = 0.1 * rng.standard_normal((H, 4 * H))
+plt.figure(figsize=(7, 3))
+for forget_bias in (4.0, 0.0, -4.0):
+    b = np.zeros(4 * H); b[0:H] = 3.0; b[H:2 * H] = forget_bias   # blocks i, f, g, o
+    hs, cs = lstm_forward(x, np.zeros((N, H)), np.zeros((N, H)), Wx, Wh, b)
+    plt.plot(np.abs(cs[0, :, 0]), label=f"forget bias {forget_bias:+}")
+plt.yscale("log"); plt.xlabel("step t"); plt.ylabel("|c_t|"); plt.legend(); plt.title("what the cell still holds")
+plt.show()"""),
+    ],
+    "gru": [
+        ("markdown", """\
+## See it: the update gate decides whether to keep or to replace
+With a large update-gate bias, z stays near 1 and h hardly moves. With a negative bias,
+h follows the latest input."""),
+        ("code", _PLOT_SETUP + """\
+rng = np.random.default_rng(3)
+N, T, D, H = 1, 40, 1, 1
+x = rng.standard_normal((N, T, D))
+Wx = rng.standard_normal((D, 3 * H)); Wh = rng.standard_normal((H, 3 * H))
+plt.figure(figsize=(7, 3))
+for update_bias in (4.0, -4.0):
+    bx = np.zeros(3 * H); bx[H:2 * H] = update_bias   # blocks r, z, n
+    h0 = np.full((N, H), 0.9)
+    plt.plot(gru_forward(x, h0, Wx, Wh, bx, np.zeros(3 * H))[0, :, 0], label=f"update bias {update_bias:+}")
+plt.xlabel("step t"); plt.ylabel("h_t"); plt.legend(); plt.title("keep (z ~ 1) or replace (z ~ 0)")
+plt.show()"""),
+    ],
+    "memory": [
+        ("markdown", """\
+## See it: how far back can each cell still feel the first input?
+This plot uses your `rnn_forward`, `lstm_forward` and `gru_forward` from the earlier
+parts (your .py files). Finish those first. A contractive vanilla RNN forgets
+geometrically, and so does the hand-latched vanilla RNN, even though it still *holds* the
+bit. The gated latches keep the influence flat."""),
+        ("code", _PLOT_SETUP + """\
+from autograder.notebook import load_parts
+parts = load_parts()
+x, bits = make_recall_task(16, 40, seed=0)
+N = x.shape[0]
+Wx, Wh, b = contractive_rnn_params(3, 8, gain=0.5)
+curves = {"contractive RNN": lambda x: parts.rnn.rnn_forward(x, np.zeros((N, 8)), Wx, Wh, b)}
+Rx, Rh, Rb, _, _ = latch_rnn_params()
+curves["latched RNN"] = lambda x: parts.rnn.rnn_forward(x, np.zeros((N, 3)), Rx, Rh, Rb)
+Lx, Lh, Lb, _, _ = latch_lstm_params()
+curves["LSTM latch"] = lambda x: parts.lstm.lstm_forward(x, np.zeros((N, 1)), np.zeros((N, 1)), Lx, Lh, Lb)
+Gx, Gh, Gbx, Gbh, _, _ = latch_gru_params()
+curves["GRU latch"] = lambda x: parts.gru.gru_forward(x, np.zeros((N, 1)), Gx, Gh, Gbx, Gbh)
+plt.figure(figsize=(7, 4))
+for label, forward in curves.items():
+    influence = first_input_influence(forward, x)
+    rate = geometric_rate(influence)
+    plt.semilogy(np.maximum(influence, 1e-17), label=f"{label} (x{rate:.2f} per step)")
+plt.xlabel("step t"); plt.ylabel("influence of the first input on h_t")
+plt.ylim(1e-17, 10); plt.legend(); plt.title("forgetting, measured")
+plt.show()"""),
+        ("markdown", """\
+## Recall after 1,000 distractors
+Each cell gets the hand-set latch weights and 1,000 distractor steps. Then the bit is
+read out of its final state."""),
+        ("code", """\
+x, bits = make_recall_task(200, 1000, seed=1)
+N = x.shape[0]
+Lx, Lh, Lb, Ly, Lby = latch_lstm_params()
+hs, _ = parts.lstm.lstm_forward(x, np.zeros((N, 1)), np.zeros((N, 1)), Lx, Lh, Lb)
+print("LSTM latch:", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Ly, Lby), bits))
+Gx, Gh, Gbx, Gbh, Gy, Gby = latch_gru_params()
+hs = parts.gru.gru_forward(x, np.zeros((N, 1)), Gx, Gh, Gbx, Gbh)
+print("GRU latch: ", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Gy, Gby), bits))
+Rx, Rh, Rb, Ry, Rby = latch_rnn_params()
+hs = parts.rnn.rnn_forward(x, np.zeros((N, 3)), Rx, Rh, Rb)
+print("RNN latch: ", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Ry, Rby), bits))"""),
+    ],
+}

@@ -1,0 +1,111 @@
+"""Input checks shared by every exercise module.
+
+Nothing here is part of an exercise: the build copies this file into `exercises/`
+unchanged, so a student's skeleton rejects bad input exactly like the reference does.
+
+A shape is written as a string of dimension names, e.g. ``"N T D"`` or ``"D 4H"``.
+A name is bound by the first array that uses it (in argument order) and every later
+use must agree; ``4H`` means "four times H". Errors are ``ValueError`` and always name
+the argument, the shape it has and the shape it needs.
+"""
+import numbers
+
+import numpy as np
+
+__all__ = ["check_arrays", "check_lengths", "check_int", "as_float_array"]
+
+
+def as_float_array(name, value):
+    """Return `value` as a float64 ndarray, or raise ValueError if it is not numeric."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and other oddities
+        raise ValueError(f"{name} must be an array of numbers; it could not be read as one ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{name} must be an array of numbers (float64); got an array of dtype {array.dtype}"
+        )
+    return array.astype(np.float64, copy=False)
+
+
+def _parse(spec):
+    dims = []
+    for token in spec.split():
+        factor = token.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        letter = token[len(factor):]
+        dims.append((int(factor) if factor else 1, letter))
+    return dims
+
+
+def _spell(dims):
+    inner = ", ".join(f"{k}{letter}" if k != 1 else letter for k, letter in dims)
+    return f"({inner},)" if len(dims) == 1 else f"({inner})"
+
+
+def check_arrays(**specs):
+    """Check named arrays against shape specs; return them as float64 arrays, in order.
+
+    Example::
+
+        x_t, h_prev = check_arrays(x_t=(x_t, "N D"), h_prev=(h_prev, "N H"))
+    """
+    bound = {}   # letter -> (size, name of the argument that set it)
+    out = []
+    for name, (value, spec) in specs.items():
+        array = as_float_array(name, value)
+        dims = _parse(spec)
+        if array.ndim != len(dims):
+            raise ValueError(
+                f"{name} must be {len(dims)}-D with shape {_spell(dims)}; "
+                f"got a {array.ndim}-D array of shape {tuple(array.shape)}"
+            )
+        for axis, (factor, letter) in enumerate(dims):
+            size = array.shape[axis]
+            if letter not in bound:
+                if size % factor:
+                    raise ValueError(
+                        f"{name} has shape {tuple(array.shape)}, but axis {axis} must be {factor}{letter} "
+                        f"(a multiple of {factor}); {size} is not"
+                    )
+                bound[letter] = (size // factor, name)
+                continue
+            want, source = bound[letter]
+            if size != factor * want:
+                needed = tuple(k * bound[l][0] for k, l in dims)
+                raise ValueError(
+                    f"{name} has shape {tuple(array.shape)}, but it needs shape {_spell(dims)} = {needed} "
+                    f"({letter} = {want} was set by {source})"
+                )
+        out.append(array)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def check_int(name, value, low, high=None):
+    """Return `value` as a Python int in [low, high], or raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer; got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        span = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be in {span}; got {value}")
+    return value
+
+
+def check_lengths(lengths, N, T):
+    """Return per-sequence lengths as an int64 array of shape (N,).
+
+    ``None`` means every sequence is full length (T). Otherwise `lengths` must hold
+    N whole numbers in [0, T].
+    """
+    if lengths is None:
+        return np.full(N, T, dtype=np.int64)
+    array = as_float_array("lengths", lengths)
+    if array.shape != (N,):
+        raise ValueError(f"lengths must have shape (N,) = ({N},); got shape {tuple(array.shape)}")
+    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+        raise ValueError(f"lengths must hold whole numbers; got {array.tolist()}")
+    bad = np.flatnonzero((array < 0) | (array > T))
+    if bad.size:
+        n = int(bad[0])
+        raise ValueError(f"lengths[{n}] = {int(array[n])} is outside [0, T] = [0, {T}]")
+    return array.astype(np.int64)
