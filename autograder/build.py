@@ -155,7 +155,19 @@ def generated_files():
         files[kit.EXERCISES / f"{name}.py"] = skeleton_source(f"{name}.py")
     for module in kit.MODULES:
         files[kit.NOTEBOOKS / f"{module}.ipynb"] = _notebook_text(module_notebook(module))
+    files[kit.EXERCISES / "test_checks.py"] = SELF_CHECK_FILE
     return files
+
+
+SELF_CHECK_FILE = BANNER.format(name="(the check catalogue)") + '''"""Your self-check: every public check of the kit, run against exercises/.
+
+    pytest exercises              all parts
+    pytest exercises -k lstm      one part (or one function: -k rnn_step)
+    pytest exercises --impl PATH  another folder of modules, or a notebook
+
+Hidden checks are not run here; the summary says how many points they hold.
+"""
+''' + "".join(f"from autograder.checks.{m} import *  # noqa: F401,F403\n" for m in kit.MODULES)
 
 
 def build(*, check=False, out=sys.stdout):

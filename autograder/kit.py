@@ -55,3 +55,26 @@ def functions_by_module():
 def module_of():
     """{function name: module name} for every exercise function."""
     return {fn: module for module, fns in functions_by_module().items() for fn in fns}
+
+
+@lru_cache(maxsize=None)
+def dependencies():
+    """{function: (exercise functions the reference calls inside it)}, e.g. lstm_step -> (lstm_gates,).
+
+    Read from the reference by AST, so a check can say "fix lstm_gates first" without a
+    hand-kept table.
+    """
+    known = module_of()
+    out = {}
+    for module in MODULES:
+        tree = ast.parse((SOLUTIONS / f"{module}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in known:
+                called = []
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+                        name = sub.func.id
+                        if name in known and name != node.name and name not in called:
+                            called.append(name)
+                out[node.name] = tuple(called)
+    return out

@@ -1,0 +1,1 @@
+"""The checks, one module per exercise module. Import `autograder.catalogue.all_checks` to get them."""

@@ -1,0 +1,115 @@
+"""Checks for Part 4a: the LSTM."""
+import warnings
+
+import numpy as np
+
+from solutions.memory import latch_lstm_params, make_recall_task
+
+from ..catalogue import check
+from ..feedback import difference, expect, failure
+from ..inputs import make_inputs, recipe
+from ._common import readout_accuracy, standard_checks
+
+standard_checks(globals(), "sigmoid", saturate=True)
+standard_checks(globals(), "lstm_gates", saturate=True)
+standard_checks(globals(), "lstm_step", saturate=True)
+standard_checks(globals(), "lstm_forward")
+
+
+@check("sigmoid", points=1.0)
+def test_sigmoid_is_stable_at_extreme_inputs(impl, ref):
+    """sigmoid(+-1e4) is exactly 1 and 0 with no overflow warning, and sigmoid(-z) = 1 - sigmoid(z)."""
+    z = np.array([[-1e4, -1e3, -40.0, -1.5, 0.0, 1.5, 40.0, 1e3, 1e4]])
+    call = "z = np.array([[-1e4, -1e3, -40.0, -1.5, 0.0, 1.5, 40.0, 1e3, 1e4]])\nsigmoid(z)"
+    got = impl.sigmoid(z)
+    if impl.last.warnings:
+        raise failure(impl, ref, "sigmoid", f"raised a warning: {impl.last.warnings[0]}. For z < 0 use "
+                      f"exp(z) / (1 + exp(z)), so exp never sees a large positive number", call=call)
+    problem = difference(got, ref.call("sigmoid", (z,)), "sigmoid")
+    if problem:
+        raise failure(impl, ref, "sigmoid", problem, call=call, args=(z,), got=got)
+    expect(got[0, 0] == 0.0 and got[0, -1] == 1.0, impl, ref, "sigmoid",
+           f"should give exactly 0.0 at -1e4 and 1.0 at +1e4; got {got[0, 0]!r} and {got[0, -1]!r}", call=call)
+    mirrored = impl.sigmoid(-z)
+    expect(isinstance(mirrored, np.ndarray) and np.allclose(mirrored, 1.0 - got, atol=1e-12), impl, ref,
+           "sigmoid", "is not symmetric: sigmoid(-z) should equal 1 - sigmoid(z)", call=call)
+
+
+def _gate_ranges(impl, ref, function, names, tanh_names, seed):
+    for scale in (1.0, 1e3):
+        args = make_inputs(function, seed, scale=scale)
+        call = recipe(function, seed, scale=scale)
+        got = impl.call(function, args, {})
+        expect(isinstance(got, (tuple, list)) and len(got) == len(names), impl, ref, function,
+               f"should return the tuple ({', '.join(names)})", call=call)
+        for name, value in zip(names, got):
+            low = -1.0 if name in tanh_names else 0.0
+            ok = isinstance(value, np.ndarray) and np.all(np.isfinite(value)) and np.all((value >= low) & (value <= 1.0))
+            expect(ok, impl, ref, function,
+                   f"returned gate {name} outside [{low:g}, 1] (or not finite): "
+                   f"{'sigmoid' if low == 0 else 'tanh'} belongs there", call=call)
+
+
+@check("lstm_gates", points=0.5)
+def test_lstm_gates_lie_in_their_ranges(impl, ref):
+    """i, f and o are in [0, 1] (sigmoids) and g is in [-1, 1] (tanh), even for huge inputs."""
+    _gate_ranges(impl, ref, "lstm_gates", ("i", "f", "g", "o"), ("g",), 51)
+
+
+@check("lstm_step", points=1.0)
+def test_lstm_step_agrees_with_your_lstm_gates(impl, ref):
+    """lstm_step is built from lstm_gates: c_t = f * c_prev + i * g and h_t = o * tanh(c_t)."""
+    args = make_inputs("lstm_step", 52)
+    x_t, h_prev, c_prev, Wx, Wh, b = args
+    call = recipe("lstm_step", 52)
+    gates = impl.lstm_gates(x_t, h_prev, Wx, Wh, b)
+    step = impl.lstm_step(*args)
+    if not (isinstance(gates, (tuple, list)) and len(gates) == 4 and all(isinstance(g, np.ndarray) for g in gates)):
+        raise failure(impl, ref, "lstm_step", "cannot be compared with your lstm_gates, which does not return "
+                      "(i, f, g, o) yet: fix lstm_gates first", call=call)
+    i, f, g, o = (np.asarray(v, dtype=np.float64) for v in gates)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c_t = f * c_prev + i * g
+        h_t = o * np.tanh(c_t)
+    problem = difference(step, (h_t, c_t), "lstm_step")
+    if problem:
+        raise failure(impl, ref, "lstm_step", f"disagrees with your own lstm_gates: from them, c_t = f * c_prev "
+                      f"+ i * g and h_t = o * tanh(c_t), but lstm_step {problem}", call=call, args=args, got=step)
+
+
+def recall_check(impl, ref, function, n, gap, seed):
+    """The submission's forward, with the reference latch weights, recalls the bit after `gap` distractors."""
+    x, bits = make_recall_task(n, gap, seed=seed)
+    latch = "latch_lstm_params" if function == "lstm_forward" else "latch_gru_params"
+    call = (f"from solutions.memory import make_recall_task, {latch}\n"
+            f"x, bits = make_recall_task({n}, {gap}, seed={seed})\n")
+    if function == "lstm_forward":
+        Wx, Wh, b, Wy, by = latch_lstm_params()
+        call += "Wx, Wh, b, Wy, by = latch_lstm_params()\nhs, cs = lstm_forward(x, np.zeros((%d, 1)), np.zeros((%d, 1)), Wx, Wh, b)" % (n, n)
+        out = impl.lstm_forward(x, np.zeros((n, 1)), np.zeros((n, 1)), Wx, Wh, b)
+        hs = out[0] if isinstance(out, (tuple, list)) and out else out
+    else:
+        from solutions.memory import latch_gru_params
+        Wx, Wh, bx, bh, Wy, by = latch_gru_params()
+        call += "Wx, Wh, bx, bh, Wy, by = latch_gru_params()\nhs = gru_forward(x, np.zeros((%d, 1)), Wx, Wh, bx, bh)" % n
+        hs = impl.gru_forward(x, np.zeros((n, 1)), Wx, Wh, bx, bh)
+    if not (isinstance(hs, np.ndarray) and hs.shape == (n, gap + 2, 1)):
+        raise failure(impl, ref, function, f"returned {getattr(hs, 'shape', type(hs).__name__)} where states "
+                      f"of shape {(n, gap + 2, 1)} are due", call=call)
+    accuracy = readout_accuracy(hs[:, -1], Wy, by, bits)
+    expect(accuracy == 1.0, impl, ref, function,
+           f"with hand-set latch weights recalled the bit in only {accuracy:.0%} of {n} sequences after {gap} "
+           f"distractors (the reference recalls 100%): the stored value leaks away or gets overwritten", call=call)
+
+
+@check("lstm_forward", points=1.5)
+def test_lstm_forward_recalls_a_bit_after_1000_distractors(impl, ref):
+    """Given latch weights, your LSTM keeps a bit through 1,000 steps of noise (Part 4)."""
+    recall_check(impl, ref, "lstm_forward", 32, 1000, 61)
+
+
+@check("lstm_forward", points=1.0, hidden=True)
+def test_lstm_forward_recalls_a_bit_after_1000_distractors_hidden(impl, ref):
+    """As above, on another task draw and a longer gap."""
+    recall_check(impl, ref, "lstm_forward", 24, 1500, 6101)

@@ -1,0 +1,229 @@
+"""One way to compare an answer with the reference, and one way to say what is wrong.
+
+Every check's failure message is built here, in the same order:
+
+1. **type**: an array, a number or a tuple where one is due;
+2. **shape** and dtype, with the likely cause ("looks transposed", "batch axis dropped",
+   "returned h instead of (h, c)");
+3. **values**: the largest error, where it is, and how many elements are off.
+
+Then come the call that produced it (lines to paste into a REPL), the known mistake it
+matches, if any, and the function to fix first if one it relies on is wrong.
+
+Tolerance, stated once for the whole kit (float64 throughout): an element matches when
+``|got - expected| <= ATOL + RTOL * |expected|``.
+"""
+import numpy as np
+
+from . import kit
+from .impl import CallFailed, Foreign
+from .inputs import SIGNATURES, make_inputs
+
+RTOL = 1e-7
+ATOL = 1e-9
+
+#: names of the values a function returns as a tuple, in order
+OUTPUT_NAMES = {
+    "lstm_gates": ("i", "f", "g", "o"),
+    "lstm_step": ("h_t", "c_t"),
+    "lstm_forward": ("hs", "cs"),
+    "gru_gates": ("r", "z", "n"),
+    "make_recall_task": ("x", "bits"),
+    "latch_lstm_params": ("Wx", "Wh", "b", "Wy", "by"),
+    "latch_gru_params": ("Wx", "Wh", "bx", "bh", "Wy", "by"),
+    "latch_rnn_params": ("Wx", "Wh", "b", "Wy", "by"),
+    "contractive_rnn_params": ("Wx", "Wh", "b"),
+}
+
+
+class CheckFailure(AssertionError):
+    """A check's verdict, with a message written for the student."""
+
+    status = "failed"
+
+    def __init__(self, message, *, mistake=None):
+        super().__init__(message)
+        self.message, self.mistake = message, mistake
+
+
+def describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} values"
+    if isinstance(value, list):
+        return f"a list of {len(value)} values"
+    if isinstance(value, Foreign):
+        return f"a {value.type_name} ({value.text})"
+    if value is None:
+        return "None (is a `return` missing?)"
+    return f"a {type(value).__name__} ({value!r})"
+
+
+def _shape_hint(got, want):
+    if got == want[::-1] and len(got) == 2:
+        return "it looks transposed"
+    if len(want) == 3 and got == (want[0], want[2]):
+        return "it looks like only the last step's state; return the state after every step"
+    if len(want) == 3 and got == (want[1], want[0], want[2]):
+        return "time and batch axes look swapped: arrays are batch-first, (N, T, ...)"
+    if len(got) == len(want) - 1 and got == want[1:]:
+        return "the batch axis (N) was dropped"
+    if len(got) == len(want) - 1 and got == want[:-1]:
+        return "the last axis was summed or indexed away"
+    if len(got) == len(want) and any(g == 1 and w != 1 for g, w in zip(got, want)):
+        return "an axis has size 1 where more is due; broadcasting may be hiding a missing axis"
+    if len(got) == len(want) and len(want) == 2 and got[0] == want[0] and got[1] in (3 * want[1], 4 * want[1]):
+        return "it has every gate's block; split the pre-activation into its blocks"
+    return ""
+
+
+def _array_problem(got, want, name):
+    what = name or "an array"
+    if not isinstance(got, np.ndarray):
+        if isinstance(got, (float, np.floating)) and want.ndim == 0:
+            got = np.asarray(got)
+        else:
+            return f"returned {name + ' as ' if name else ''}{describe(got)} where a numpy array of shape {want.shape} is due"
+    if want.dtype.kind == "f" and got.dtype != np.float64:
+        return (f"returned {what} of dtype {got.dtype}; the kit works in float64 "
+                f"(an integer or float32 array somewhere, or an astype?)")
+    if want.dtype.kind in "iu" and got.dtype.kind not in "iu":
+        return f"returned {what} of dtype {got.dtype} where integers are due"
+    if got.shape != want.shape:
+        hint = _shape_hint(got.shape, want.shape)
+        return f"returned {what} of shape {got.shape}; expected {want.shape}" + (f": {hint}" if hint else "")
+    if want.size == 0:
+        return None
+    got_f, want_f = got.astype(np.float64), want.astype(np.float64)
+    finite = np.isfinite(want_f)
+    bad = finite & ~np.isfinite(got_f)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        return (f"returned {what} containing {got_f[index]} at index {index} where {want_f[index]:.10g} is due "
+                f"(an overflow? exp of a large number?)")
+    excess = np.abs(got_f - want_f) - (ATOL + RTOL * np.abs(want_f))
+    excess[~finite] = np.where(got_f[~finite] == want_f[~finite], -1.0, np.inf)
+    if not (excess > 0).any():
+        return None
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), want.shape))
+    where = f" at index {index}" if index else ""
+    count = int((excess > 0).sum())
+    return (f"returned {what} with wrong values: the largest error is{where}: got {got_f[index]:.10g}, expected "
+            f"{want_f[index]:.10g} (off by {abs(got_f[index] - want_f[index]):.3g}); {count} of {want.size} "
+            f"element(s) differ beyond the tolerance (rtol {RTOL:g}, atol {ATOL:g})")
+
+
+def _scalar_problem(got, want, name):
+    what = name or "a value"
+    if isinstance(got, np.ndarray) and got.ndim == 0:
+        got = got[()]
+    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+        return f"returned {name + ' as ' if name else ''}{describe(got)} where a number is due"
+    if not np.isfinite(got) and np.isfinite(want):
+        return f"returned {what} of {got} where {want:.10g} is due"
+    if abs(got - want) > ATOL + RTOL * abs(want):
+        return f"returned {what} of {got:.10g}; expected {want:.10g} (off by {abs(got - want):.3g})"
+    return None
+
+
+def difference(got, want, function, name=""):
+    """What is wrong with `got` as a result of `function` ("returned ..."), or None if it matches `want`."""
+    if isinstance(want, tuple):
+        names = OUTPUT_NAMES.get(function) or tuple(f"value {k + 1}" for k in range(len(want)))
+        spelled = "(" + ", ".join(names) + ")"
+        if isinstance(got, np.ndarray):
+            for part_name, part in zip(names, want):
+                if isinstance(part, np.ndarray) and got.shape == part.shape:
+                    return (f"returned a single array where the tuple {spelled} is due: "
+                            f"it returned {part_name} instead of {spelled}")
+            return f"returned {describe(got)} where the tuple {spelled} is due"
+        if not isinstance(got, (tuple, list)):
+            return f"returned {describe(got)} where the tuple {spelled} is due"
+        if len(got) != len(want):
+            return f"returned {len(got)} values where {len(want)} are due: {spelled}"
+        problems = [p for p in (difference(g, w, None, n) for n, g, w in zip(names, got, want)) if p]
+        if not problems:
+            return None
+        if len(want) == 2 and matches(got[0], want[1]) and matches(got[1], want[0]):
+            return f"returned its two values in the wrong order: return {spelled}, not ({names[1]}, {names[0]})"
+        more = f" (and {len(problems) - 1} more of its values are wrong)" if len(problems) > 1 else ""
+        return problems[0] + more
+    if isinstance(want, np.ndarray):
+        return _array_problem(got, want, name)
+    if isinstance(want, (float, int, np.floating, np.integer)):
+        return _scalar_problem(got, float(want), name)
+    raise TypeError(f"cannot compare with a reference value of type {type(want).__name__}")
+
+
+def matches(got, want):
+    try:
+        return difference(got, want, None) is None
+    except TypeError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+
+def _indent(text, pad="      "):
+    return "\n".join(pad + line for line in str(text).splitlines())
+
+
+def diagnose(ref, function, args, got):
+    """The first known mistake whose output `got` matches, or None."""
+    for mistake, output in ref.variants(function, args):
+        if matches(got, output):
+            return mistake
+    return None
+
+
+def broken_dependencies(impl, ref, function):
+    """[(dependency, reason)] for functions `function` relies on that are not right yet."""
+    cache = impl.__dict__.setdefault("_dependency_verdicts", {})
+    out = []
+    for dep in kit.dependencies().get(function, ()):
+        if dep not in SIGNATURES:
+            continue
+        if dep not in cache:
+            args = make_inputs(dep, seed=0)
+            try:
+                got = impl.call(dep, args, {})
+            except CallFailed as exc:
+                cache[dep] = exc.headline()
+            else:
+                problem = difference(got, ref.call(dep, args), dep)
+                cache[dep] = f"{dep} {problem}" if problem else None
+        if cache[dep]:
+            out.append((dep, cache[dep]))
+    return out
+
+
+def failure(impl, ref, function, problem, *, call, args=None, got=None, note=""):
+    """A CheckFailure for `function`, with diagnosis and dependency advice when they apply."""
+    lines = [f"{function} {problem}"]
+    if note:
+        lines.append(note)
+    if call:
+        lines.append("  To reproduce (paste into Python):\n" + _indent(call))
+    mistake = diagnose(ref, function, args, got) if args is not None else None
+    if mistake:
+        lines.append(f"  Likely cause: {mistake.hint}.")
+    for dep, reason in broken_dependencies(impl, ref, function):
+        lines.append(f"  Fix {dep} first: {function} relies on it, and it is not right yet ({reason}).")
+    return CheckFailure("\n".join(lines), mistake=mistake.key if mistake else None)
+
+
+def expect_reference(impl, ref, function, args, *, call):
+    """Call `function` on both sides with `args` and fail with a full message if they differ."""
+    want = ref.call(function, args)
+    got = impl.call(function, args, {})
+    problem = difference(got, want, function)
+    if problem:
+        raise failure(impl, ref, function, problem, call=call, args=args, got=got)
+    return got
+
+
+def expect(condition, impl, ref, function, problem, *, call=""):
+    """Fail with `problem` (a sentence about `function`) unless `condition` holds."""
+    if not condition:
+        raise failure(impl, ref, function, problem, call=call)

@@ -1,0 +1,325 @@
+"""Known mistakes, each rebuilt from the reference so a wrong answer can be named.
+
+When a student's output is wrong, the check computes every variant listed for that
+function on the same inputs. If the output matches one, the message names the mistake
+and says how to fix it. A variant is built from the reference's own pieces, so it
+changes exactly one thing.
+
+Add a mistake by writing a variant with the function's signature and adding it to
+`MISTAKES` with a one-line hint. The bug zoo in tests/ shows each one is recognised.
+"""
+import numpy as np
+
+from solutions import feedforward as ff
+from solutions import gru as G
+from solutions import lstm as L
+from solutions import rnn as R
+
+
+class Mistake:
+    def __init__(self, key, hint, variant):
+        self.key, self.hint, self.variant = key, hint, variant
+
+
+def _split(a, k):
+    return np.split(a, k, axis=1)
+
+
+# --- feedforward ------------------------------------------------------------------------
+def _dense_no_bias(x, W, b):
+    return np.tanh(x @ W)
+
+
+def _dense_no_tanh(x, W, b):
+    return x @ W + b
+
+
+def _flatten_feature_major(x):
+    return x.transpose(0, 2, 1).reshape(x.shape[0], -1)
+
+
+def _pad_at_front(x, T_fixed):
+    N, T, D = x.shape
+    out = np.zeros((N, T_fixed, D))
+    keep = min(T, T_fixed)
+    out[:, T_fixed - keep:] = x[:, T - keep:]
+    return out
+
+
+def _truncate_front(x, T_fixed):
+    N, T, D = x.shape
+    out = np.zeros((N, T_fixed, D))
+    keep = min(T, T_fixed)
+    out[:, :keep] = x[:, T - keep:]
+    return out
+
+
+def _mean_pool_sum(x):
+    return x.sum(axis=1)
+
+
+def _mean_pool_features(x):
+    return x.mean(axis=2)
+
+
+# --- rnn --------------------------------------------------------------------------------
+def _rnn_step_no_bias(x_t, h, Wx, Wh, b):
+    return np.tanh(x_t @ Wx + h @ Wh)
+
+
+def _rnn_step_sigmoid(x_t, h, Wx, Wh, b):
+    return L.sigmoid(x_t @ Wx + h @ Wh + b)
+
+
+def _rnn_step_linear(x_t, h, Wx, Wh, b):
+    return x_t @ Wx + h @ Wh + b
+
+
+def _rnn_step_swapped(x_t, h, Wx, Wh, b):
+    return np.tanh(x_t @ Wh + h @ Wx + b)
+
+
+def _rnn_step_no_state(x_t, h, Wx, Wh, b):
+    return np.tanh(x_t @ Wx + b)
+
+
+def _forward(step, n_params, carry_state=True, use_lengths=True, reset_padding=False):
+    """A forward loop over `step` (taking n_params weights) with one usual loop mistake switched on."""
+    def run(x, h0, *rest):
+        params, lengths = rest[:n_params], (rest[n_params] if len(rest) > n_params else None)
+        N, T, _ = x.shape
+        lengths = np.full(N, T) if lengths is None else np.asarray(lengths)
+        h, hs = h0, np.zeros((N, T, h0.shape[1]))
+        for t in range(T):
+            new = step(x[:, t], h if carry_state else h0, *params)
+            active = (t < lengths)[:, None] if use_lengths else np.ones((N, 1), bool)
+            h = np.where(active, new, 0.0 * h if reset_padding else h)
+            hs[:, t] = h
+        return hs
+    return run
+
+
+def _lstm_forward(carry_cell=True, carry_state=True, use_lengths=True):
+    def run(x, h0, c0, Wx, Wh, b, lengths=None):
+        N, T, _ = x.shape
+        lengths = np.full(N, T) if lengths is None else np.asarray(lengths)
+        H = h0.shape[1]
+        h, c, hs, cs = h0, c0, np.zeros((N, T, H)), np.zeros((N, T, H))
+        for t in range(T):
+            h_new, c_new = L.lstm_step(x[:, t], h if carry_state else h0, c if carry_cell else c0, Wx, Wh, b)
+            active = (t < lengths)[:, None] if use_lengths else np.ones((N, 1), bool)
+            h, c = np.where(active, h_new, h), np.where(active, c_new, c)
+            hs[:, t], cs[:, t] = h, c
+        return hs, cs
+    return run
+
+
+def _rnn_forward_time_major(x, h0, Wx, Wh, b, lengths=None):
+    """Reads x as (T, N, D): loops over x[t] instead of x[:, t]."""
+    T = x.shape[0]
+    h, hs = h0, np.zeros((x.shape[1], T, h0.shape[1]))
+    for t in range(T):
+        h = R.rnn_step(x[t], h, Wx, Wh, b)
+        hs[:, t] = h
+    return hs
+
+
+def _readout_no_bias(h, Wy, by):
+    return h @ Wy
+
+
+# --- lstm -------------------------------------------------------------------------------
+def _sigmoid_tanh(z):
+    return np.tanh(z)
+
+
+def _sigmoid_negated(z):
+    return 1.0 / (1.0 + np.exp(np.clip(z, -700, 700)))
+
+
+def _gates(x_t, h, Wx, Wh, b, order="ifgo", g_act=np.tanh, o_act=L.sigmoid, bias=True):
+    a = x_t @ Wx + h @ Wh + (b if bias else 0.0)
+    blocks = dict(zip(order, _split(a, 4)))
+    return L.sigmoid(blocks["i"]), L.sigmoid(blocks["f"]), g_act(blocks["g"]), o_act(blocks["o"])
+
+
+def _gates_cs231n(x_t, h, Wx, Wh, b):
+    return _gates(x_t, h, Wx, Wh, b, order="ifog")
+
+
+def _gates_g_sigmoid(x_t, h, Wx, Wh, b):
+    return _gates(x_t, h, Wx, Wh, b, g_act=L.sigmoid)
+
+
+def _gates_o_tanh(x_t, h, Wx, Wh, b):
+    return _gates(x_t, h, Wx, Wh, b, o_act=np.tanh)
+
+
+def _gates_no_bias(x_t, h, Wx, Wh, b):
+    return _gates(x_t, h, Wx, Wh, b, bias=False)
+
+
+def _lstm_step(x_t, h, c, Wx, Wh, b, *, cell_tanh=True, input_gate=True, forget_gate=True, swap=False, gates=L.lstm_gates):
+    i, f, g, o = gates(x_t, h, Wx, Wh, b)
+    c_t = (f if forget_gate else 1.0) * c + (i if input_gate else 1.0) * g
+    h_t = o * (np.tanh(c_t) if cell_tanh else c_t)
+    return (c_t, h_t) if swap else (h_t, c_t)
+
+
+def _lstm_step_hc_swapped(*a):
+    return _lstm_step(*a, swap=True)
+
+
+def _lstm_step_no_cell_tanh(*a):
+    return _lstm_step(*a, cell_tanh=False)
+
+
+def _lstm_step_no_input_gate(*a):
+    return _lstm_step(*a, input_gate=False)
+
+
+def _lstm_step_no_forget_gate(*a):
+    return _lstm_step(*a, forget_gate=False)
+
+
+def _lstm_step_cs231n(*a):
+    return _lstm_step(*a, gates=_gates_cs231n)
+
+
+# --- gru --------------------------------------------------------------------------------
+def _gru_gates(x_t, h, Wx, Wh, bx, bh, *, order="rzn", reset_after=True, use_bh=True):
+    bh = bh if use_bh else np.zeros_like(bh)
+    ax = dict(zip(order, _split(x_t @ Wx + bx, 3)))
+    ah = dict(zip(order, _split(h @ Wh + bh, 3)))
+    r = L.sigmoid(ax["r"] + ah["r"])
+    z = L.sigmoid(ax["z"] + ah["z"])
+    if reset_after:
+        n = np.tanh(ax["n"] + r * ah["n"])
+    else:  # Cho et al. / Keras reset_after=False: reset the state before the matrix product
+        Wh_n = _split(Wh, 3)[order.index("n")]
+        bh_n = np.split(bh, 3)[order.index("n")]
+        n = np.tanh(ax["n"] + (r * h) @ Wh_n + bh_n)
+    return r, z, n
+
+
+def _gru_gates_zrn(*a):
+    return _gru_gates(*a, order="zrn")
+
+
+def _gru_gates_reset_before(*a):
+    return _gru_gates(*a, reset_after=False)
+
+
+def _gru_gates_no_bh(*a):
+    return _gru_gates(*a, use_bh=False)
+
+
+def _gru_step(x_t, h, Wx, Wh, bx, bh, *, swap_z=False, gates=G.gru_gates):
+    r, z, n = gates(x_t, h, Wx, Wh, bx, bh)
+    return z * n + (1 - z) * h if swap_z else (1 - z) * n + z * h
+
+
+def _gru_step_z_swapped(*a):
+    return _gru_step(*a, swap_z=True)
+
+
+def _gru_step_reset_before(*a):
+    return _gru_step(*a, gates=_gru_gates_reset_before)
+
+
+def _gru_step_zrn(*a):
+    return _gru_step(*a, gates=_gru_gates_zrn)
+
+
+def _recall_error_rate(scores, bits):
+    return float(np.mean(np.argmax(scores, axis=1) != bits))
+
+
+NOT_CARRIED = "the state is not carried: every step starts again from h0 instead of the previous step's state"
+LENGTHS = ("padding steps change the state: at steps t >= lengths[n], row n must keep its previous state "
+           "(np.where on an (N, 1) mask of t < lengths)")
+
+MISTAKES = {
+    "dense_forward": [
+        Mistake("dense-no-bias", "the bias b is missing: tanh(x @ W + b)", _dense_no_bias),
+        Mistake("dense-no-tanh", "tanh is missing: the layer returns x @ W + b unsquashed", _dense_no_tanh),
+    ],
+    "flatten_sequence": [
+        Mistake("flatten-feature-major", "the flat row is laid out feature by feature; lay it out step by "
+                "step (x[n, 0], then x[n, 1], ...): x.reshape(N, T * D)", _flatten_feature_major),
+    ],
+    "pad_or_truncate": [
+        Mistake("pad-front", "padding or cutting at the front; zeros go at the end and the tail is cut",
+                _pad_at_front),
+        Mistake("truncate-front", "long sequences lose their start; keep the first T_fixed steps", _truncate_front),
+    ],
+    "mean_pool": [
+        Mistake("pool-sum", "summed over time instead of averaging (divide by T)", _mean_pool_sum),
+        Mistake("pool-axis", "averaged over the feature axis; average over time, axis=1", _mean_pool_features),
+    ],
+    "rnn_step": [
+        Mistake("rnn-no-bias", "the bias b is missing: tanh(x_t @ Wx + h_prev @ Wh + b)", _rnn_step_no_bias),
+        Mistake("rnn-sigmoid", "sigmoid is used where tanh belongs", _rnn_step_sigmoid),
+        Mistake("rnn-no-tanh", "tanh is missing: the new state must be squashed", _rnn_step_linear),
+        Mistake("rnn-wx-wh-swapped", "Wx and Wh are swapped: the input goes through Wx, the state through Wh",
+                _rnn_step_swapped),
+        Mistake("rnn-no-state", "h_prev is ignored: the new state must depend on the previous one",
+                _rnn_step_no_state),
+    ],
+    "rnn_forward": [
+        Mistake("rnn-state-not-carried", NOT_CARRIED, _forward(R.rnn_step, 3, carry_state=False)),
+        Mistake("rnn-lengths-ignored", LENGTHS, _forward(R.rnn_step, 3, use_lengths=False)),
+        Mistake("rnn-padding-resets", "padding steps reset the state to zero; they must keep it",
+                _forward(R.rnn_step, 3, reset_padding=True)),
+        Mistake("rnn-time-major", "time and batch axes are confused: step t is x[:, t] (arrays are batch-first, "
+                "(N, T, D)), not x[t]", _rnn_forward_time_major),
+    ],
+    "rnn_readout": [Mistake("readout-no-bias", "the bias by is missing: h @ Wy + by", _readout_no_bias)],
+    "sigmoid": [
+        Mistake("sigmoid-tanh", "this is tanh, not the logistic sigmoid 1 / (1 + exp(-z))", _sigmoid_tanh),
+        Mistake("sigmoid-sign", "the sign is flipped: 1 / (1 + exp(-z)), not exp(+z)", _sigmoid_negated),
+    ],
+    "lstm_gates": [
+        Mistake("lstm-cs231n-order", "the gates are read in CS231n's order (i, f, o, g); this kit stacks them "
+                "i, f, g, o like PyTorch: g is the third block, o the fourth", _gates_cs231n),
+        Mistake("lstm-g-sigmoid", "g, the candidate, takes tanh, not sigmoid", _gates_g_sigmoid),
+        Mistake("lstm-o-tanh", "the output gate o takes sigmoid, not tanh", _gates_o_tanh),
+        Mistake("lstm-no-bias", "the bias b is missing from the gate pre-activations", _gates_no_bias),
+    ],
+    "lstm_step": [
+        Mistake("lstm-hc-swapped", "h and c are swapped: return (h_t, c_t) in that order", _lstm_step_hc_swapped),
+        Mistake("lstm-no-cell-tanh", "tanh is missing on the cell: h_t = o * tanh(c_t)", _lstm_step_no_cell_tanh),
+        Mistake("lstm-no-input-gate", "the input gate is not applied: c_t = f * c_prev + i * g",
+                _lstm_step_no_input_gate),
+        Mistake("lstm-no-forget-gate", "the forget gate is not applied: c_t = f * c_prev + i * g",
+                _lstm_step_no_forget_gate),
+        Mistake("lstm-cs231n-order", "the gates are read in CS231n's order (i, f, o, g); use i, f, g, o",
+                _lstm_step_cs231n),
+    ],
+    "lstm_forward": [
+        Mistake("lstm-cell-not-carried", "the cell is not carried: each step starts again from c0",
+                _lstm_forward(carry_cell=False)),
+        Mistake("lstm-state-not-carried", NOT_CARRIED, _lstm_forward(carry_state=False)),
+        Mistake("lstm-lengths-ignored", LENGTHS + "; both h and c", _lstm_forward(use_lengths=False)),
+    ],
+    "gru_gates": [
+        Mistake("gru-keras-order", "the blocks are read as z, r, n (Keras); this kit uses r, z, n like PyTorch",
+                _gru_gates_zrn),
+        Mistake("gru-reset-before", "the reset gate is applied before the matrix product (Cho et al., Keras "
+                "reset_after=False); here it multiplies (h_prev @ Wh_n + bh_n)", _gru_gates_reset_before),
+        Mistake("gru-no-bh", "the hidden bias bh is missing", _gru_gates_no_bh),
+    ],
+    "gru_step": [
+        Mistake("gru-z-swapped", "z and 1 - z are swapped: h_t = (1 - z) * n + z * h_prev", _gru_step_z_swapped),
+        Mistake("gru-reset-before", "the reset gate is applied before the matrix product; it multiplies "
+                "(h_prev @ Wh_n + bh_n)", _gru_step_reset_before),
+        Mistake("gru-keras-order", "the blocks are read as z, r, n; use r, z, n", _gru_step_zrn),
+    ],
+    "gru_forward": [
+        Mistake("gru-state-not-carried", NOT_CARRIED, _forward(G.gru_step, 4, carry_state=False)),
+        Mistake("gru-lengths-ignored", LENGTHS, _forward(G.gru_step, 4, use_lengths=False)),
+        Mistake("gru-z-swapped", "z and 1 - z are swapped in the update", _forward(_gru_step_z_swapped, 4)),
+    ],
+    "recall_accuracy": [Mistake("accuracy-inverted", "this is the error rate; return the fraction *right*",
+                                _recall_error_rate)],
+}

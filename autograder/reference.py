@@ -1,0 +1,35 @@
+"""The reference a check compares against: always solutions/, run in this (trusted) process.
+
+Checks ask it for two things, both on inputs the check built itself (never on a
+student's output), so that every answer can also be served from stored fixtures:
+
+* ``ref.call(function, args)``: the reference's output;
+* ``ref.variants(function, args)``: [(Mistake, output)] for the known mistakes.
+"""
+import importlib
+
+from . import kit
+
+
+class LiveReference:
+    """Computes answers with solutions/ (and mistakes.py) as they are asked for."""
+
+    def call(self, function, args, kwargs=None):
+        module = importlib.import_module(f"solutions.{kit.module_of()[function]}")
+        return getattr(module, function)(*args, **(kwargs or {}))
+
+    def variants(self, function, args):
+        from .mistakes import MISTAKES
+
+        out = []
+        for mistake in MISTAKES.get(function, ()):
+            try:
+                out.append((mistake, mistake.variant(*args)))
+            except Exception:  # the mistake cannot happen for these inputs (e.g. shapes)
+                continue
+        return out
+
+    def __getattr__(self, function):
+        if function.startswith("_") or function not in kit.module_of():
+            raise AttributeError(function)
+        return lambda *args, **kwargs: self.call(function, args, kwargs)
