@@ -169,17 +169,10 @@ def _from_directory(path, label):
 
 
 def module_header(module):
-    """The reference module's imports and constants, with imports of sibling modules left out."""
-    from .build import _module_parts  # ast only; cheap
-    import ast
+    """The imports and constants a notebook's cells run under, as in the reference module."""
+    from .build import notebook_header  # ast only; cheap
 
-    _, header, _ = _module_parts(module)
-    lines = []
-    for node, src in header:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in kit.MODULES:
-            continue
-        lines.append(src)
-    return "\n".join(lines) + "\n"
+    return "\n".join(notebook_header(module)) + "\n"
 
 
 _MAGIC = re.compile(r"^\s*[%!]")

@@ -58,6 +58,7 @@ def _check_of(item):
     return getattr(getattr(item, "obj", None), "rnn_check", None)
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m, so "held back" counts only what was selected
 def pytest_collection_modifyitems(session, config, items):
     state = config._rnn
     keep, dropped = [], []
@@ -79,11 +80,14 @@ def pytest_collection_modifyitems(session, config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-    if state["checks"]:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter:
-            reporter.write_line(MESSAGES["self_header"].format(
-                impl=_option(config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"]))
+
+
+def pytest_collection_finish(session):
+    state = session.config._rnn
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if state["checks"] and reporter:
+        reporter.write_line(MESSAGES["self_header"].format(
+            impl=_option(session.config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"]))
 
 
 def _short_failure(check):
