@@ -51,12 +51,8 @@ def sigmoid(z):
     z = as_float_array("z", z)
     ### BEGIN SOLUTION
     # Task: return 1 / (1 + exp(-z)) without ever calling exp on a large positive number
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))  # exp of a number <= 0: never overflows
-    ez = np.exp(z[~pos])  # z < 0: exp(z) is in (0, 1)
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # the same formula, rearranged by sign
     ### END SOLUTION
 
 

@@ -11,10 +11,13 @@ ordinary tests:
 * for *_forward: a long sequence (T = 500) and every `lengths` case (hidden: other seeds);
 * for gates and steps: pre-activations of |z| ~ 1e3 without an overflow warning or NaN.
 """
+import functools
+
 import numpy as np
 
 from ..catalogue import check
 from ..feedback import difference, expect_reference, failure
+from ..impl import freeze
 from ..inputs import TAKES_LENGTHS, make_inputs, recipe
 
 SHAPE_SIZES = ({"N": 1}, {"H": 1}, {"T": 1, "t": 0, "T_fixed": 1}, {}, {"N": 4, "T": 6, "D": 2, "H": 3, "C": 2, "F": 5})
@@ -78,13 +81,13 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
 
     def pure(impl, ref):
         args = make_inputs(function, 7)
-        first = impl.call(function, args, {})
+        first = impl.call(function, args, {}, fresh=True)
         mutated = impl.last.mutated
         if mutated:
             raise failure(impl, ref, function,
                           f"changed its input(s) in place ({', '.join(mutated)}); work on new arrays "
                           f"(e.g. out = x.copy(), or h = h + ..., not h += ...)", call=recipe(function, 7))
-        second = impl.call(function, args, {})
+        second = impl.call(function, args, {}, fresh=True)
         problem = difference(second, first, function)
         if problem:
             raise failure(impl, ref, function, "gave a different answer when called twice on the same inputs: "
@@ -128,6 +131,24 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
         _define(namespace, function, f"test_{function}_saturates_without_overflow",
                 f"{function} handles pre-activations of size 1e3: no overflow warning, no NaN, right values.",
                 pts["saturate"], saturates)
+
+
+RECALL_GAP = 1000
+PUBLIC_ROWS, HIDDEN_ROWS = slice(0, 32), slice(32, 56)
+RECALL_CALL = ("from solutions.memory import make_recall_task\n"
+               "x1, bits1 = make_recall_task(32, 1000, seed=61)    # rows 0-31: the public check\n"
+               "x2, bits2 = make_recall_task(24, 1000, seed=6101)  # rows 32-55: the hidden check\n"
+               "x, bits = np.concatenate([x1, x2]), np.concatenate([bits1, bits2])\n")
+
+
+@functools.lru_cache(maxsize=None)
+def recall_batch():
+    """One recall batch for the public and the hidden check, so one forward pass serves both."""
+    from solutions.memory import make_recall_task
+
+    x1, bits1 = make_recall_task(32, RECALL_GAP, seed=61)
+    x2, bits2 = make_recall_task(24, RECALL_GAP, seed=6101)
+    return freeze(np.concatenate([x1, x2])), freeze(np.concatenate([bits1, bits2]))
 
 
 def readout_accuracy(h_final, Wy, by, bits):

@@ -3,12 +3,12 @@ import warnings
 
 import numpy as np
 
-from solutions.memory import latch_lstm_params, make_recall_task
+from solutions.memory import latch_gru_params, latch_lstm_params
 
 from ..catalogue import check
 from ..feedback import difference, expect, failure
 from ..inputs import make_inputs, recipe
-from ._common import readout_accuracy, standard_checks
+from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch, standard_checks
 
 standard_checks(globals(), "sigmoid", saturate=True)
 standard_checks(globals(), "lstm_gates", saturate=True)
@@ -78,38 +78,40 @@ def test_lstm_step_agrees_with_your_lstm_gates(impl, ref):
                       f"+ i * g and h_t = o * tanh(c_t), but lstm_step {problem}", call=call, args=args, got=step)
 
 
-def recall_check(impl, ref, function, n, gap, seed):
-    """The submission's forward, with the reference latch weights, recalls the bit after `gap` distractors."""
-    x, bits = make_recall_task(n, gap, seed=seed)
-    latch = "latch_lstm_params" if function == "lstm_forward" else "latch_gru_params"
-    call = (f"from solutions.memory import make_recall_task, {latch}\n"
-            f"x, bits = make_recall_task({n}, {gap}, seed={seed})\n")
+def recall_check(impl, ref, function, rows):
+    """The submission's forward, with the reference latch weights, recalls the bit after 1,000 distractors."""
+    x, bits = recall_batch()
+    n = x.shape[0]
+    h0 = np.zeros((n, 1))
     if function == "lstm_forward":
         Wx, Wh, b, Wy, by = latch_lstm_params()
-        call += "Wx, Wh, b, Wy, by = latch_lstm_params()\nhs, cs = lstm_forward(x, np.zeros((%d, 1)), np.zeros((%d, 1)), Wx, Wh, b)" % (n, n)
-        out = impl.lstm_forward(x, np.zeros((n, 1)), np.zeros((n, 1)), Wx, Wh, b)
+        call = RECALL_CALL + "Wx, Wh, b, Wy, by = latch_lstm_params()  # from solutions.memory\n" \
+            f"hs, cs = lstm_forward(x, np.zeros(({n}, 1)), np.zeros(({n}, 1)), Wx, Wh, b)"
+        out = impl.lstm_forward(x, h0, h0, Wx, Wh, b)
         hs = out[0] if isinstance(out, (tuple, list)) and out else out
     else:
-        from solutions.memory import latch_gru_params
         Wx, Wh, bx, bh, Wy, by = latch_gru_params()
-        call += "Wx, Wh, bx, bh, Wy, by = latch_gru_params()\nhs = gru_forward(x, np.zeros((%d, 1)), Wx, Wh, bx, bh)" % n
-        hs = impl.gru_forward(x, np.zeros((n, 1)), Wx, Wh, bx, bh)
-    if not (isinstance(hs, np.ndarray) and hs.shape == (n, gap + 2, 1)):
+        call = RECALL_CALL + "Wx, Wh, bx, bh, Wy, by = latch_gru_params()  # from solutions.memory\n" \
+            f"hs = gru_forward(x, np.zeros(({n}, 1)), Wx, Wh, bx, bh)"
+        hs = impl.gru_forward(x, h0, Wx, Wh, bx, bh)
+    if not (isinstance(hs, np.ndarray) and hs.shape == (n, RECALL_GAP + 2, 1)):
         raise failure(impl, ref, function, f"returned {getattr(hs, 'shape', type(hs).__name__)} where states "
-                      f"of shape {(n, gap + 2, 1)} are due", call=call)
-    accuracy = readout_accuracy(hs[:, -1], Wy, by, bits)
+                      f"of shape {(n, RECALL_GAP + 2, 1)} are due", call=call)
+    accuracy = readout_accuracy(hs[rows, -1], Wy, by, bits[rows])
+    count = rows.stop - rows.start
     expect(accuracy == 1.0, impl, ref, function,
-           f"with hand-set latch weights recalled the bit in only {accuracy:.0%} of {n} sequences after {gap} "
-           f"distractors (the reference recalls 100%): the stored value leaks away or gets overwritten", call=call)
+           f"with hand-set latch weights recalled the bit in only {accuracy:.0%} of {count} sequences (rows "
+           f"{rows.start}-{rows.stop - 1}) after {RECALL_GAP} distractors (the reference recalls 100%): the "
+           f"stored value leaks away or gets overwritten", call=call)
 
 
 @check("lstm_forward", points=1.5)
 def test_lstm_forward_recalls_a_bit_after_1000_distractors(impl, ref):
     """Given latch weights, your LSTM keeps a bit through 1,000 steps of noise (Part 4)."""
-    recall_check(impl, ref, "lstm_forward", 32, 1000, 61)
+    recall_check(impl, ref, "lstm_forward", PUBLIC_ROWS)
 
 
 @check("lstm_forward", points=1.0, hidden=True)
 def test_lstm_forward_recalls_a_bit_after_1000_distractors_hidden(impl, ref):
-    """As above, on another task draw and a longer gap."""
-    recall_check(impl, ref, "lstm_forward", 24, 1500, 6101)
+    """As above, on another draw of the task."""
+    recall_check(impl, ref, "lstm_forward", HIDDEN_ROWS)

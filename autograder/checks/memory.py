@@ -6,7 +6,7 @@ import numpy as np
 from .. import worker
 from ..catalogue import check
 from ..feedback import difference, expect, expect_reference, failure
-from ._common import readout_accuracy
+from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch
 
 
 def _call_text(function, *args, **kwargs):
@@ -117,12 +117,12 @@ def _latch_shapes(impl, ref, function):
     return got
 
 
-def _latch_recall(impl, ref, function, n, gap, seed):
-    """The submission's latch weights, run by the reference forward, recall the bit."""
+def _latch_recall(impl, ref, function, rows):
+    """The submission's latch weights, run by the reference forward, recall the bit after 1,000 distractors."""
     params = _latch_shapes(impl, ref, function)
     forward, H = LATCHES[function]
-    x, bits = ref.call("make_recall_task", (n, gap, seed))
-    h0 = np.zeros((n, H))
+    x, bits = recall_batch()
+    h0 = np.zeros((x.shape[0], H))
     if forward == "lstm_forward":
         Wx, Wh, b, Wy, by = params
         hs, _ = ref.call(forward, (x, h0, h0, Wx, Wh, b))
@@ -132,12 +132,12 @@ def _latch_recall(impl, ref, function, n, gap, seed):
     else:
         Wx, Wh, b, Wy, by = params
         hs = ref.call(forward, (x, h0, Wx, Wh, b))
-    accuracy = readout_accuracy(hs[:, -1], Wy, by, bits)
-    call = (f"from solutions.memory import make_recall_task\nx, bits = make_recall_task({n}, {gap}, seed={seed})\n"
-            f"params = {function}()  # run by the reference {forward}, read out with h[:, -1] @ Wy + by")
+    accuracy = readout_accuracy(hs[rows, -1], Wy, by, bits[rows])
+    count = rows.stop - rows.start
+    call = RECALL_CALL + f"params = {function}()  # run by the reference {forward}; read out h[:, -1] @ Wy + by"
     expect(accuracy == 1.0, impl, ref, function,
-           f"weights recall the bit in only {accuracy:.0%} of {n} sequences after {gap} distractors; they must "
-           f"store it at the write step and hold it (100%)", call=call)
+           f"weights recall the bit in only {accuracy:.0%} of {count} sequences (rows {rows.start}-{rows.stop - 1}) "
+           f"after {RECALL_GAP} distractors; they must store it at the write step and hold it (100%)", call=call)
     return params
 
 
@@ -150,13 +150,13 @@ for _function in LATCHES:
 
         @check(function, points=1.5, name=f"test_{function}_hold_a_bit_for_1000_steps")
         def recall(impl, ref):
-            _latch_recall(impl, ref, function, 32, 1000, 81)
+            _latch_recall(impl, ref, function, PUBLIC_ROWS)
         recall.__doc__ = f"{function}'s weights store the bit and keep it through 1,000 distractors."
 
         @check(function, points=0.5, hidden=True, name=f"test_{function}_hold_a_bit_for_1000_steps_hidden")
         def recall_hidden(impl, ref):
-            _latch_recall(impl, ref, function, 24, 2000, 8101)
-        recall_hidden.__doc__ = "As above, on another task draw and a longer gap."
+            _latch_recall(impl, ref, function, HIDDEN_ROWS)
+        recall_hidden.__doc__ = "As above, on another draw of the task."
         return shapes, recall, recall_hidden
 
     for _test in _make(_function):
@@ -167,7 +167,7 @@ for _function in LATCHES:
 @check("latch_rnn_params", points=1.0)
 def test_latch_rnn_params_hold_the_bit_while_the_gradient_still_vanishes(impl, ref):
     """A latched vanilla RNN remembers, yet the first input's influence still shrinks per step (Bengio et al. 1994)."""
-    params = _latch_recall(impl, ref, "latch_rnn_params", 16, 60, 82)
+    params = _latch_recall(impl, ref, "latch_rnn_params", PUBLIC_ROWS)
     Wx, Wh, b = params[:3]
     x, _ = ref.call("make_recall_task", (16, 30, 83))
     h0 = np.zeros((16, 3))

@@ -1,0 +1,227 @@
+"""Where student code runs: a fork server, inside bubblewrap when the machine has it.
+
+One fork server per grading process imports numpy once and forks a fresh child per
+submission (about 2 ms instead of about 100 ms for a new interpreter). Each child:
+
+* runs in its own process group and is killed with it;
+* has resource limits: address space, CPU seconds, file size, open files, no core
+  dumps, and no new processes (RLIMIT_NPROC = 0; as root the child first becomes
+  `nobody`, because the kernel does not apply that limit to root);
+* has a private temporary directory, stdin closed, stdout and stderr discarded (what
+  the code prints through Python is captured per call, capped, and shown in feedback);
+* cannot import the kit (solutions, autograder, tests);
+* gets a scrubbed environment and runs under ``python -I``.
+
+With bubblewrap (`bwrap`, Debian package bubblewrap) the fork server also runs in fresh
+namespaces: no network, its own PIDs and IPC, and a read-only view of only the
+Python installation and the worker file. solutions/, the hidden checks and other
+students' files do not exist in there. Without bubblewrap, `PROTECTIONS` lists what is
+missing, and every result records the level reached.
+"""
+import atexit
+import functools
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from . import worker
+
+WORKER = Path(worker.__file__).resolve()
+SANDBOX_WORKER = "/opt/rnn-kit/worker.py"
+
+
+def scrubbed_env():
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine workarounds numpy needs to run at all
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def _python_roots():
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    import numpy
+
+    roots.add(Path(numpy.__file__).resolve().parent.parent)  # site-packages holding numpy
+    exe = Path(sys.executable).resolve()
+    if not any(exe.is_relative_to(r) for r in roots):
+        roots.add(exe.parent)
+    out = []
+    for root in sorted(roots, key=lambda p: len(p.parts)):
+        if not any(root.is_relative_to(o) for o in out):
+            out.append(root)
+    return out
+
+
+def _kit_locations():
+    """Folders of the kit's own packages, to hide if they sit inside a bound folder (a non-editable install)."""
+    import importlib.util
+
+    out = []
+    for name in worker.KIT_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            out.append(Path(location).resolve())
+    return out
+
+
+def bwrap_command(python_args):
+    """The bwrap argv that runs `python_args` (after the interpreter) in the sandbox."""
+    args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")  # unprivileged: namespaces need a user namespace
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            args += ["--symlink", os.readlink(target), f"/{link}"]
+        elif target.exists():
+            args += ["--ro-bind", str(target), f"/{link}"]
+    made = {"/usr"}
+    roots = _python_roots()
+    for root in roots:
+        for ancestor in reversed(root.parents[:-1]):  # every ancestor readable by nobody
+            if str(ancestor) not in made and not str(ancestor).startswith("/usr"):
+                args += ["--perms", "0755", "--dir", str(ancestor)]
+                made.add(str(ancestor))
+        if not str(root).startswith("/usr/"):
+            args += ["--ro-bind", str(root), str(root)]
+    for location in _kit_locations():
+        if any(location.is_relative_to(r) for r in roots):
+            args += ["--tmpfs", str(location)]
+    args += ["--perms", "0755", "--dir", "/opt/rnn-kit", "--ro-bind", str(WORKER), SANDBOX_WORKER,
+             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
+             "--clearenv"]
+    for key, value in scrubbed_env().items():
+        args += ["--setenv", key, value]
+    if os.geteuid() == 0:  # the child drops to nobody itself, so that RLIMIT_NPROC applies
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return args + ["--", sys.executable, "-I", SANDBOX_WORKER, *python_args]
+
+
+@functools.lru_cache(maxsize=None)
+def bwrap_works():
+    """True if bubblewrap is installed and can start Python with numpy here (checked once)."""
+    if os.environ.get("RNN_KIT_NO_BWRAP") or not shutil.which("bwrap"):
+        return False
+    try:
+        probe = subprocess.run(bwrap_command(["--probe"]), capture_output=True, timeout=30,
+                               stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0 and b"probe ok" in probe.stdout
+
+
+def protections():
+    """What the sandbox gives on this machine: level and the protections that are missing."""
+    if bwrap_works():
+        return {"level": "bubblewrap", "missing": []}
+    why = "not installed" if not shutil.which("bwrap") else "installed but cannot create namespaces here"
+    return {"level": "process limits only",
+            "missing": [f"bubblewrap ({why}; Debian package bubblewrap)", "network isolation",
+                        "a filesystem view without solutions/ and other students' files",
+                        "PID and IPC isolation"]}
+
+
+class ForkServer:
+    """A warm process that forks one locked-down worker per submission."""
+
+    def __init__(self, *, sandbox=None):
+        self.sandbox = bwrap_works() if sandbox is None else sandbox
+        self._lock = threading.Lock()
+        parent, child = socket.socketpair()
+        if self.sandbox:
+            argv = bwrap_command(["--fork-server", str(child.fileno())])
+        else:
+            argv = [sys.executable, "-I", str(WORKER), "--fork-server", str(child.fileno())]
+        self.process = subprocess.Popen(argv, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env=scrubbed_env(), cwd="/", start_new_session=True)
+        child.close()
+        self.control = parent
+        self.reader = parent.makefile("rb")
+
+    def start(self):
+        with self._lock:
+            self.control.sendall(b'{"op": "spawn"}\n')
+            message, fds, _flags, _addr = socket.recv_fds(self.control, 4096, 2)
+            if len(fds) != 2:
+                raise RuntimeError("the fork server did not hand over a worker")
+            pid = json.loads(message)["pid"]
+        process = ForkedWorker(self, pid, fds[0], fds[1])
+        ready, _ = worker.unpack(worker.read_frame(process.from_worker))
+        process.applied = ready.get("ready", [])
+        return process
+
+    def kill(self, pid):
+        with self._lock:
+            self.control.sendall(json.dumps({"op": "kill", "pid": pid}).encode() + b"\n")
+            return json.loads(self.reader.readline() or b"{}")
+
+    def close(self):
+        try:
+            self.control.sendall(b'{"op": "exit"}\n')
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.control.close()
+
+
+class ForkedWorker:
+    """One child of the fork server, as WorkerImpl sees it."""
+
+    def __init__(self, server, pid, to_worker, from_worker):
+        self.server, self.pid, self.to_worker, self.from_worker = server, pid, to_worker, from_worker
+        self.exit = None
+        self.applied = []
+
+    def _stop(self):
+        if self.exit is None:
+            for fd in (self.to_worker, self.from_worker):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.exit = self.server.kill(self.pid)
+
+    def kill(self):
+        self._stop()
+
+    def describe_exit(self):
+        self._stop()
+        signum, code = self.exit.get("signal"), self.exit.get("code")
+        if signum:
+            import signal
+
+            name = signal.Signals(signum).name
+            hint = {"SIGXCPU": " (CPU time limit)", "SIGKILL": " (killed: a limit was hit)",
+                    "SIGSEGV": " (segmentation fault)", "SIGXFSZ": " (file size limit)"}.get(name, "")
+            return f"the process was killed by {name}{hint}"
+        if code is not None:
+            return f"the process exited with code {code} (os._exit, sys.exit at the top level, or a crash)"
+        return "the process stopped answering"
+
+
+_servers = {}
+
+
+def shared_server():
+    """This process's fork server, started on first use (a forked grader gets its own)."""
+    pid = os.getpid()
+    if pid not in _servers:
+        _servers[pid] = ForkServer()
+        atexit.register(_servers[pid].close)
+    return _servers[pid]
