@@ -172,6 +172,9 @@ def generated_files():
         files[kit.NOTEBOOKS / f"{module}.ipynb"] = _notebook_text(module_notebook(module))
     files[kit.EXERCISES / "test_checks.py"] = SELF_CHECK_FILE
     files[kit.ROOT / "docs" / "checks.md"] = checks_table()
+    from .sample_class import generated as sample_class
+
+    files.update(sample_class(kit.ROOT / "examples" / "class"))
     return files
 
 
@@ -210,7 +213,10 @@ def build(*, check=False, out=sys.stdout):
     """Write (or, with check=True, compare) every generated file; return the number stale."""
     stale = 0
     for path, text in generated_files().items():
-        current = path.read_text() if path.exists() else None
+        if isinstance(text, bytes):
+            current = path.read_bytes() if path.exists() else None
+        else:
+            current = path.read_text() if path.exists() else None
         if current == text:
             continue
         stale += 1
@@ -220,7 +226,7 @@ def build(*, check=False, out=sys.stdout):
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text)
+            tmp.write_bytes(text) if isinstance(text, bytes) else tmp.write_text(text)
             tmp.replace(path)
             print(f"wrote {rel}", file=out)
     if check and stale:

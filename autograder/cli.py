@@ -1,6 +1,7 @@
 """`rnn-grade`: a thin command line over the autograder's functions."""
 import argparse
 import sys
+from pathlib import Path
 
 
 def _build(args):
@@ -48,6 +49,60 @@ def _check(args):
     return 0 if all(r.passed for r in results) else 1
 
 
+def _grade(args):
+    from .grading import grade, table, write_results
+
+    path = Path(args.submission)
+    if not path.exists():
+        print(f"rnn-grade grade: {path}: no such file or directory", file=sys.stderr)
+        return 2
+    graded = grade(path, timeout=args.timeout)
+    print(table(graded))
+    if args.out:
+        write_results(graded, args.out)
+        print(f"results written to {args.out} (Gradescope format)")
+    return 0
+
+
+def _class(args):
+    from .classroom import ClassError, grade_class
+
+    try:
+        run = grade_class(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade, timeout=args.timeout,
+                          group=None if args.all_groups else "core")
+    except ClassError as exc:
+        print(f"rnn-grade class: {exc}", file=sys.stderr)
+        return 2
+    _print_run(run)
+    return 0
+
+
+def _print_run(run):
+    graded = list(run.graded.values())
+    width = max((len(g.student) for g in graded), default=7)
+    print(f"{'student':<{width}}  {'total':>7}  status")
+    for g in graded:
+        change = f"   (was {run.changed[g.student][0]:g})" if g.student in run.changed else ""
+        kept = "   (unchanged, kept)" if g.student in run.skipped else ""
+        print(f"{g.student:<{width}}  {g.score:>7g}  {g.status}{change}{kept}")
+    graded_now = len(graded) - len(run.skipped)
+    print(f"{len(graded)} students ({graded_now} graded now, {len(run.skipped)} kept) in {run.seconds:.1f} s")
+    print(f"grades:   {run.out / 'grades.csv'}")
+    print(f"report:   {run.out / 'report.html'}")
+    print(f"feedback: {run.out}/<student>/feedback.html, results.json (Gradescope format)")
+
+
+def _demo(args):
+    from . import kit
+    from .classroom import grade_class
+
+    print(f"Grading the sample class in {kit.ROOT / 'examples' / 'class'} (see its README.md for who did what).")
+    run = grade_class(kit.ROOT / "examples" / "class", args.out, jobs=args.jobs, regrade=True, timeout=args.timeout)
+    _print_run(run)
+    print(f"Open {Path(args.out).resolve() / 'report.html'} in a browser to see the class report.")
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="rnn-grade", description="Build, self-check and grade the RNN memory kit.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -64,6 +119,27 @@ def parser():
     c.add_argument("--json", default=None, metavar="PATH", help="write the summary as JSON (- for stdout only)")
     c.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
     c.set_defaults(run=_check)
+
+    g = sub.add_parser("grade", help="grade one submission (folder, notebook or zip) and print a table")
+    g.add_argument("submission")
+    g.add_argument("--out", default=None, help="write Gradescope results.json here")
+    g.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
+    g.set_defaults(run=_grade)
+
+    k = sub.add_parser("class", help="grade a folder of submissions: grades.csv, feedback, report.html")
+    k.add_argument("submissions", help="a folder with one subfolder, zip or notebook per student")
+    k.add_argument("--out", required=True, help="where to write grades.csv, report.html and per-student files")
+    k.add_argument("-j", "--jobs", type=int, default=None, help="parallel graders (default: the number of cores)")
+    k.add_argument("--regrade", action="store_true", help="grade every student again, even if unchanged")
+    k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
+    k.add_argument("--all-groups", action="store_true", help="also run slow optional check groups")
+    k.set_defaults(run=_class)
+
+    d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")
+    d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")
+    d.add_argument("-j", "--jobs", type=int, default=None)
+    d.add_argument("--timeout", type=float, default=3.0, help="seconds per call (default %(default)s)")
+    d.set_defaults(run=_demo)
     return p
 
 

@@ -198,6 +198,26 @@ def broken_dependencies(impl, ref, function):
     return out
 
 
+#: (text in an exception message, likely cause) for errors raised inside a student's code
+EXCEPTION_HINTS = (
+    ("matmul", "a matrix product has mismatched shapes: check which weight multiplies which input and the "
+               "order (x_t @ Wx is (N, D) @ (D, H); h_prev @ Wh is (N, H) @ (H, H))"),
+    ("could not be broadcast", "two arrays' shapes do not fit together: compare the shapes in the docstring "
+                               "with the arrays you combine (a missing axis, or time and batch swapped?)"),
+    ("too many indices", "an array has fewer axes than you index: arrays are batch-first, x is (N, T, D)"),
+    ("cannot unpack", "a function returns a different number of values than you unpack (lstm_step returns "
+                      "(h_t, c_t); lstm_gates returns (i, f, g, o))"),
+    ("is not defined", "a name is used before it is defined (a missing import, or a helper you did not write)"),
+)
+
+
+def exception_hint(message):
+    for needle, hint in EXCEPTION_HINTS:
+        if needle in message:
+            return hint
+    return ""
+
+
 def failure(impl, ref, function, problem, *, call, args=None, got=None, note=""):
     """A CheckFailure for `function`, with diagnosis and dependency advice when they apply."""
     lines = [f"{function} {problem}"]

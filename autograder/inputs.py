@@ -93,8 +93,13 @@ def make_inputs(function, seed=None, *, scale=1.0, lengths=None, **sizes):
 
 def recipe(function, seed=None, *, scale=1.0, lengths=None, **sizes):
     """The REPL line that rebuilds make_inputs(...) with these options."""
+    used = set()
+    for _, shape in SIGNATURES[function]:
+        used |= {shape[4:]} if shape.startswith("int:") else {t.lstrip("0123456789") for t in shape.split()}
+    used |= {"T", "D"} if "TD" in used else set()
+    used |= {"N", "T"} if lengths is not None else set()
     options = [f"{function!r}", f"seed={seed}"]
-    options += [f"{k}={v}" for k, v in sizes.items()]
+    options += [f"{k}={v}" for k, v in sizes.items() if k in used]
     if scale != 1.0:
         options.append(f"scale={scale:g}")
     if lengths is not None:

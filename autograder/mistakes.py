@@ -248,10 +248,11 @@ MISTAKES = {
         Mistake("flatten-feature-major", "the flat row is laid out feature by feature; lay it out step by "
                 "step (x[n, 0], then x[n, 1], ...): x.reshape(N, T * D)", _flatten_feature_major),
     ],
-    "pad_or_truncate": [
+    "pad_or_truncate": [  # truncate-front first: on a long sequence the two give the same output
+        Mistake("truncate-front", "long sequences lose their start; keep the first T_fixed steps and cut the tail",
+                _truncate_front),
         Mistake("pad-front", "padding or cutting at the front; zeros go at the end and the tail is cut",
                 _pad_at_front),
-        Mistake("truncate-front", "long sequences lose their start; keep the first T_fixed steps", _truncate_front),
     ],
     "mean_pool": [
         Mistake("pool-sum", "summed over time instead of averaging (divide by T)", _mean_pool_sum),

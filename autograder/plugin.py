@@ -70,7 +70,7 @@ def pytest_collection_modifyitems(session, config, items):
         item.add_marker(pytest.mark.exercise(check.module, check.function))
         item.add_marker(pytest.mark.points(check.points))
         item.add_marker(pytest.mark.visibility(check.visibility))
-        item.repr_failure = _short_failure(check)  # never a traceback into the grader
+        item.repr_failure = _short_failure(item, check)  # never a traceback into the grader
         if check.visibility == "hidden" and not config.getoption("rnn_hidden"):
             state["held_back"] += check.points
             dropped.append(item)
@@ -90,14 +90,23 @@ def pytest_collection_finish(session):
             impl=_option(session.config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"]))
 
 
-def _short_failure(check):
-    def repr_failure(excinfo, style=None):
+def _verdict(item, check, exc):
+    """classify() once per item, with the fixtures, so the report and the summary agree."""
+    if not hasattr(item, "_rnn_verdict"):
         from .runner import classify
 
+        args = getattr(item, "funcargs", {})
+        item._rnn_verdict = classify(exc, check, args.get("impl"), args.get("ref"))
+    return item._rnn_verdict
+
+
+def _short_failure(item, check):
+    def repr_failure(excinfo, style=None):
         exc = excinfo.value
-        if isinstance(exc, (CheckFailure, CallFailed)):
-            return classify(exc, check)[1]
-        return classify(exc, check)[1] + "\n(this looks like a problem in the kit itself; please report it)"
+        message = _verdict(item, check, exc)[1]
+        if not isinstance(exc, (CheckFailure, CallFailed)):
+            message += "\n(this looks like a problem in the kit itself; please report it)"
+        return message
     return repr_failure
 
 
@@ -127,11 +136,11 @@ def pytest_runtest_makereport(item, call):
     check = _check_of(item)
     if check is None or call.when != "call":
         return
-    from .runner import Result, classify
+    from .runner import Result
 
-    report = outcome.get_result()
+    outcome.get_result()
     exc = call.excinfo.value if call.excinfo else None
-    status, message, mistake = classify(exc, check)
+    status, message, mistake = _verdict(item, check, exc) if exc is not None else ("passed", "", "")
     item.config._rnn["results"][item.nodeid] = Result(
         check.name, check.module, check.function, check.points, check.visibility, status,
         check.points if status == "passed" else 0.0, message, mistake)

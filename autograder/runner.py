@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 
 from . import kit
 from .catalogue import all_checks
-from .feedback import CheckFailure
-from .impl import CallFailed
+from .feedback import CheckFailure, broken_dependencies, exception_hint
+from .impl import CallFailed, NotImplementedYet
 
 STATUSES = ("passed", "failed", "not implemented", "timeout", "missing", "error")
 
@@ -33,14 +33,26 @@ class Result:
         return self.status == "passed"
 
 
-def classify(exc, check):
-    """(status, message, mistake) for an exception a check raised."""
+def classify(exc, check, impl=None, ref=None):
+    """(status, message, mistake) for an exception a check raised.
+
+    With `impl` and `ref`, an error or timeout also says which function it relies on is
+    not right yet, so the student fixes things in the right order.
+    """
     if exc is None:
         return "passed", "", ""
     if isinstance(exc, CheckFailure):
         return "failed", exc.message, exc.mistake or ""
     if isinstance(exc, CallFailed):
-        return exc.status, exc.explain(), ""
+        message = exc.explain()
+        if not isinstance(exc, NotImplementedYet):
+            hint = exception_hint(exc.message)
+            if hint:
+                message += f"\n  Likely cause: {hint}."
+            if impl is not None and ref is not None:
+                for dep, reason in broken_dependencies(impl, ref, check.function):
+                    message += f"\n  Fix {dep} first: {check.function} relies on it, and it is not right yet ({reason})."
+        return exc.status, message, ""
     return "error", (f"the check could not finish with what your {check.function} returned "
                      f"({type(exc).__name__}: {exc})"), ""
 
@@ -51,7 +63,7 @@ def run_check(check, impl, ref):
         exc = None
     except Exception as caught:  # noqa: BLE001 - every outcome becomes a result
         exc = caught
-    status, message, mistake = classify(exc, check)
+    status, message, mistake = classify(exc, check, impl, ref)
     return Result(check.name, check.module, check.function, check.points, check.visibility, status,
                   check.points if status == "passed" else 0.0, message, mistake)
 

@@ -78,7 +78,8 @@ def _kit_locations():
 def bwrap_command(python_args):
     """The bwrap argv that runs `python_args` (after the interpreter) in the sandbox."""
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+            "--new-session", "--ro-bind", "/usr", "/usr"]  # no --die-with-parent: it follows the starting *thread*;
+    # the fork server exits by itself when its control socket closes
     if os.geteuid() != 0:
         args.append("--unshare-user")  # unprivileged: namespaces need a user namespace
     for link in ("bin", "lib", "lib64", "sbin"):
@@ -105,7 +106,7 @@ def bwrap_command(python_args):
     for key, value in scrubbed_env().items():
         args += ["--setenv", key, value]
     if os.geteuid() == 0:  # the child drops to nobody itself, so that RLIMIT_NPROC applies
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     return args + ["--", sys.executable, "-I", SANDBOX_WORKER, *python_args]
 
 

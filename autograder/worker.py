@@ -400,7 +400,12 @@ def _handle_call(submission, request, out):
                             _student_traceback(exc, submission.filenames), out.take()), []
     args = submission.resolve(request["args"])
     kwargs = submission.resolve(request["kwargs"])
-    before = _snapshot(args, kwargs)
+    try:
+        import inspect
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    before = _snapshot(args, kwargs, names)
     import warnings
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -426,25 +431,26 @@ def _handle_call(submission, request, out):
             notes.append(f"{w.category.__name__}: {w.message}"[:300])
         except BaseException:
             notes.append("a warning")
-    return {"ok": tree, "stdout": out.take(), "warnings": notes, "mutated": _changed(before, args, kwargs)}, blobs
+    return {"ok": tree, "stdout": out.take(), "warnings": notes,
+            "mutated": _changed(before, args, kwargs, names)}, blobs
 
 
-def _snapshot(args, kwargs):
+def _snapshot(args, kwargs, names):
     """Raw bytes of every array argument (bytes compare cannot be monkeypatched)."""
-    return {key: bytes(memoryview(np.ascontiguousarray(v)).cast("B")) for key, v in _arrays(args, kwargs)}
+    return {key: bytes(memoryview(np.ascontiguousarray(v)).cast("B")) for key, v in _arrays(args, kwargs, names)}
 
 
-def _arrays(args, kwargs):
+def _arrays(args, kwargs, names):
     for i, v in enumerate(args):
         if type(v) is np.ndarray:
-            yield f"argument {i + 1}", v
+            yield (names[i] if i < len(names) else f"argument {i + 1}"), v
     for k, v in kwargs.items():
         if type(v) is np.ndarray:
             yield k, v
 
 
-def _changed(before, args, kwargs):
-    after = _snapshot(args, kwargs)
+def _changed(before, args, kwargs, names):
+    after = _snapshot(args, kwargs, names)
     return [key for key in before if after.get(key) != before[key]]
 
 
@@ -555,6 +561,7 @@ def fork_server(control_fd):
     """Serve spawn/kill requests from the grading process on a unix socket (JSON lines)."""
     import signal
     import socket
+    import time
 
     _preload()
     control = socket.socket(fileno=control_fd)
@@ -603,12 +610,18 @@ def fork_server(control_fd):
                     kill()
                 except OSError:
                     pass
-            if pid not in statuses:
+            deadline = time.monotonic() + 5.0
+            while pid not in statuses and time.monotonic() < deadline:
                 try:
-                    statuses[pid] = os.waitpid(pid, 0)[1]
+                    done, status = os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
                     statuses[pid] = None
-            status = statuses.pop(pid)
+                    break
+                if done:
+                    statuses[pid] = status
+                else:
+                    time.sleep(0.002)
+            status = statuses.pop(pid, None)
             signum = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
             code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
             control.sendall(json.dumps({"signal": signum, "code": code}).encode() + b"\n")

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_arrays", "check_lengths", "check_int", "as_float_array"]
+__all__ = ["check_arrays", "check_lengths", "check_int", "check_float", "as_float_array"]
 
 
 def as_float_array(name, value):
@@ -73,7 +73,8 @@ def check_arrays(**specs):
                 continue
             want, source = bound[letter]
             if size != factor * want:
-                needed = tuple(k * bound[l][0] for k, l in dims)
+                needed = ", ".join(str(k * bound[l][0]) if l in bound else (f"{k}{l}" if k != 1 else l) for k, l in dims)
+                needed = f"({needed},)" if len(dims) == 1 else f"({needed})"
                 raise ValueError(
                     f"{name} has shape {tuple(array.shape)}, but it needs shape {_spell(dims)} = {needed} "
                     f"({letter} = {want} was set by {source})"
@@ -90,6 +91,22 @@ def check_int(name, value, low, high=None):
     if value < low or (high is not None and value > high):
         span = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be in {span}; got {value}")
+    return value
+
+
+def check_float(name, value, low=None, high=None, *, open_interval=True):
+    """Return `value` as a float, or raise ValueError if it is not a real number in range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number; got {value!r} of type {type(value).__name__}")
+    given, value = value, float(value)
+    below = low is not None and (value <= low if open_interval else value < low)
+    above = high is not None and (value >= high if open_interval else value > high)
+    if below or above or value != value:
+        if high is None:
+            span = f"{'>' if open_interval else '>='} {low:g}"
+        else:
+            span = f"in ({low:g}, {high:g})" if open_interval else f"in [{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be {span}; got {given!r}")
     return value
 
 

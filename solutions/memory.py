@@ -45,7 +45,7 @@ whose first element is the states (as `lstm_forward` returns (hs, cs)). For exam
 """
 import numpy as np
 
-from ._validate import as_float_array, check_arrays, check_int
+from ._validate import as_float_array, check_arrays, check_float, check_int
 
 __all__ = [
     "RECALL_CHANNELS",
@@ -204,8 +204,7 @@ def contractive_rnn_params(D, H, gain=0.5, seed=0):
     D = check_int("D", D, 1)
     H = check_int("H", H, 1)
     seed = check_int("seed", seed, 0)
-    if not 0.0 < float(gain) < 1.0:
-        raise ValueError(f"gain must be in (0, 1) for the weights to be contractive; got {gain}")
+    gain = check_float("gain", gain, 0.0, 1.0)  # in (0, 1): contractive
     ### BEGIN SOLUTION
     # Task: return (Wx (D, H), Wh (H, H), b (H,)) drawn as described, with Wh's largest singular value = gain
     rng = np.random.default_rng(seed)
@@ -234,8 +233,9 @@ def first_input_influence(forward, x, eps=1e-6):
         influence, shape (T,).
     """
     x = check_arrays(x=(x, "N T D"))
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0; got {eps}")
+    if x.shape[1] == 0:
+        raise ValueError("x must have at least one time step (T >= 1); got T = 0")
+    eps = check_float("eps", eps, 0.0)
     ### BEGIN SOLUTION
     # Task: move x[:, 0] by +-eps * ones(D)/sqrt(D), run forward on both, return the batch mean of ||dh_t|| / (2 eps), shape (T,)
     u = np.ones(x.shape[2]) / np.sqrt(x.shape[2])  # (D,)

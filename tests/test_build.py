@@ -51,8 +51,8 @@ def test_build_check_reports_a_stale_file_and_build_repairs_it(tmp_path, monkeyp
     monkeypatch.setattr(kit, "EXERCISES", exercises)
     monkeypatch.setattr(kit, "NOTEBOOKS", exercises / "notebooks")
     monkeypatch.setattr(kit, "ROOT", tmp_path)
-    (tmp_path / "docs").mkdir()
-    shutil.copy(kit.SOLUTIONS.parent / "docs" / "checks.md", tmp_path / "docs" / "checks.md")
+    shutil.copytree(kit.SOLUTIONS.parent / "docs", tmp_path / "docs")
+    shutil.copytree(kit.SOLUTIONS.parent / "examples", tmp_path / "examples")
     (exercises / "rnn.py").write_text("# edited by hand\n")
     (exercises / "notebooks" / "gru.ipynb").unlink()
     assert build.build(check=True) == 2

@@ -63,7 +63,7 @@ def test_a_wrong_answer_names_the_input_the_error_and_the_likely_mistake(suite, 
     result.stdout.fnmatch_lines([
         "*rnn_step returned an array with wrong values: the largest error is at index*",
         "*To reproduce (paste into Python):*",
-        "*x_t, h_prev, Wx, Wh, b = make_inputs('rnn_step', seed=None)*",
+        "*x_t, h_prev, Wx, Wh, b = make_inputs('rnn_step', seed=None, N=4, D=4, H=4)*",
         "*Likely cause: the bias b is missing*",
     ])
 

@@ -72,9 +72,9 @@ def test_make_recall_task_matches_the_reference_draws_hidden(impl, ref):
 def _accuracy_cases(impl, ref, seeds):
     for seed in seeds:
         rng = np.random.default_rng(seed)
-        scores, bits = rng.standard_normal((20, 2)), rng.integers(0, 2, size=20)
-        call = (f"rng = np.random.default_rng({seed})\nscores, bits = rng.standard_normal((20, 2)), "
-                f"rng.integers(0, 2, size=20)\nrecall_accuracy(scores, bits)")
+        scores, bits = rng.standard_normal((21, 2)), rng.integers(0, 2, size=21)  # odd: never exactly 1/2
+        call = (f"rng = np.random.default_rng({seed})\nscores, bits = rng.standard_normal((21, 2)), "
+                f"rng.integers(0, 2, size=21)\nrecall_accuracy(scores, bits)")
         expect_reference(impl, ref, "recall_accuracy", (scores, bits), call=call)
 
 
