@@ -3,49 +3,41 @@
 A zoo entry is the reference solution with one precise textual edit inside one solution
 region (``old`` must occur exactly once in ``solutions/<module>.py``, so the zoo breaks
 loudly when the solutions change). tests/test_bugzoo.py writes every entry into its own
-folder under tmp_path, grades it, and asserts what the entry declares:
+folder under tmp_path, grades it like a hand-in, and asserts what the entry declares:
 
-* ``fails``: the checks that must fail (status ``status``, "failed" unless stated);
+* ``fails``: checks that must fail (status "failed"); ``errors``: checks that must end
+  with status "error" (the student's code raises);
 * ``diagnosis``: {check name: mistake key from autograder/mistakes.py} for the checks that
   must name the mistake (``Result.mistake``);
 * ``unaffected``: functions whose every check must still pass (partial credit works);
 * ``passes``: further checks, of affected functions, that must still pass.
 
 Only the checks of the edited module and of one other module (``other``, by default
-`OTHER`) are run; the other module proves the bug stays where it is.
-
-When the grader does not (yet) behave as an entry declares, the entry says why in
-``catch_gap`` (the intended checks do not fail) or ``diagnosis_gap`` (they fail but the
-mistake is not named); the test then runs as a strict xfail, so a fix shows up as XPASS.
+`OTHER`) are run; the other module's checks must all pass, which shows the bug stays put.
 """
 from dataclasses import dataclass, field
 
-#: the module graded alongside the edited one, to prove isolation (none imports the other)
-OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "lstm", "memory": "gru"}
+#: the module graded alongside the edited one, to prove isolation (it does not import the edited one)
+OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "memory", "memory": "rnn"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Bug:
     name: str
     story: str                # what the student did, in words
     module: str               # the one file that differs from the reference
     old: str                  # text in solutions/<module>.py, inside a solution region
     new: str                  # what the student wrote instead
-    fails: tuple              # check names that must fail
-    unaffected: tuple         # function names whose checks must all pass
+    fails: tuple = ()         # checks that must fail
+    unaffected: tuple = ()    # functions whose checks must all pass
     diagnosis: dict = field(default_factory=dict)  # {check name: mistake key}
     passes: tuple = ()        # checks of affected functions that must still pass
-    status: str = "failed"    # the status the checks in `fails` must have
+    errors: tuple = ()        # checks that must end in status "error"
     other: str = ""           # the isolation module; "" means OTHER[module]
-    catch_gap: str = ""       # the grader misses the bug: why (strict xfail)
-    diagnosis_gap: str = ""   # the grader catches it but names no / another mistake (strict xfail)
 
     @property
     def isolation_module(self):
         return self.other or OTHER[self.module]
-
-    def __hash__(self):
-        return hash(self.name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -101,9 +93,10 @@ FEEDFORWARD = [
         "feedforward",
         "out[:, :keep] = x[:, :keep]",
         "out[:, :keep] = x[:, T - keep:]",
-        # every public case has T <= T_fixed, so only the hidden check ever cuts a sequence
-        fails=("test_pad_or_truncate_matches_the_reference_on_hidden_inputs",),
-        diagnosis={"test_pad_or_truncate_matches_the_reference_on_hidden_inputs": "truncate-front"},
+        fails=("test_pad_or_truncate_matches_the_reference_on_hidden_inputs",
+               "test_pad_or_truncate_cuts_the_tail_of_a_long_sequence"),
+        diagnosis={"test_pad_or_truncate_cuts_the_tail_of_a_long_sequence": "truncate-front",
+                   "test_pad_or_truncate_matches_the_reference_on_hidden_inputs": "truncate-front"},
         passes=("test_pad_or_truncate_matches_the_reference_on_fixed_inputs",
                 "test_pad_or_truncate_matches_the_reference_on_random_inputs"),
         unaffected=("dense_forward", "flatten_sequence", "mean_pool", "place_pattern", "slotwise_responses",
@@ -158,6 +151,32 @@ FEEDFORWARD = [
         unaffected=("dense_forward", "flatten_sequence", "pad_or_truncate", "mean_pool", "place_pattern",
                     "slotwise_responses"),
     ),
+    Bug(
+        "dense_forward-forgets-tanh",
+        "x @ W + b: the layer is left linear",
+        "feedforward",
+        "return np.tanh(x @ W + b)  # (N, H)",
+        "return x @ W + b  # (N, H)",
+        fails=("test_dense_forward_matches_the_reference_on_fixed_inputs",
+               "test_dense_forward_matches_the_reference_on_random_inputs",
+               "test_slotwise_responses_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_dense_forward_matches_the_reference_on_fixed_inputs": "dense-no-tanh"},
+        passes=("test_slotwise_responses_differ_between_positions",),
+        unaffected=("flatten_sequence", "pad_or_truncate", "mean_pool", "place_pattern", "shared_responses"),
+    ),
+    Bug(
+        "mean_pool-averages-over-features",
+        "x.mean(axis=2): the wrong axis",
+        "feedforward",
+        "return x.mean(axis=1)",
+        "return x.mean(axis=2)",
+        fails=("test_mean_pool_returns_the_right_types_and_shapes",
+               "test_mean_pool_matches_the_reference_on_fixed_inputs",
+               "test_mean_pool_cannot_tell_a_sequence_from_its_reverse"),
+        diagnosis={"test_mean_pool_matches_the_reference_on_fixed_inputs": "pool-axis"},
+        unaffected=("dense_forward", "flatten_sequence", "pad_or_truncate", "place_pattern", "slotwise_responses",
+                    "shared_responses"),
+    ),
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -195,8 +214,12 @@ RNN = [
         "rnn",
         "return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)",
         "return np.tanh(x_t @ Wh + h_prev @ Wx + b)  # (N, H)",
-        fails=RNN_STEP_CHECKS,
+        # x_t @ Wh only runs when D == H: the fixed-input check tries its square case first, and names it
+        fails=("test_rnn_step_matches_the_reference_on_fixed_inputs",
+               "test_rnn_forward_matches_the_reference_on_fixed_inputs"),
         diagnosis={"test_rnn_step_matches_the_reference_on_fixed_inputs": "rnn-wx-wh-swapped"},
+        errors=("test_rnn_step_matches_the_reference_on_random_inputs",
+                "test_rnn_step_returns_the_right_types_and_shapes"),
         unaffected=("rnn_readout",),
     ),
     Bug(
@@ -207,10 +230,11 @@ RNN = [
         "h = np.where(active, rnn_step(x[:, t], h0, Wx, Wh, b), h)  # (N, H)",
         fails=("test_rnn_forward_matches_the_reference_on_fixed_inputs",
                "test_rnn_forward_matches_the_reference_on_random_inputs",
-               "test_rnn_forward_equals_stepping_rnn_step",
-               "test_rnn_forward_can_tell_a_sequence_from_its_reverse"),
+               "test_rnn_forward_equals_stepping_rnn_step"),
         diagnosis={"test_rnn_forward_matches_the_reference_on_fixed_inputs": "rnn-state-not-carried"},
-        passes=("test_rnn_forward_returns_the_right_types_and_shapes",),
+        # the last state still depends on the last input, so a sequence and its reverse still differ
+        passes=("test_rnn_forward_returns_the_right_types_and_shapes",
+                "test_rnn_forward_can_tell_a_sequence_from_its_reverse"),
         unaffected=("rnn_step", "rnn_readout"),
     ),
     Bug(
@@ -245,9 +269,13 @@ RNN = [
         "rnn",
         "h = np.where(active, rnn_step(x[:, t], h, Wx, Wh, b), h)  # (N, H)",
         "h = np.where(active, rnn_step(x[t], h, Wx, Wh, b), h)  # (N, H)",
-        fails=("test_rnn_forward_matches_the_reference_on_fixed_inputs",
-               "test_rnn_forward_handles_a_500_step_sequence"),
-        diagnosis={"test_rnn_forward_matches_the_reference_on_fixed_inputs": "rnn-time-major"},
+        # x[t] only has the right shape when N == T: the code raises on most inputs, and the padding
+        # check (N = T = 5) is where the mistake can be named
+        errors=("test_rnn_forward_matches_the_reference_on_random_inputs",
+                "test_rnn_forward_handles_a_500_step_sequence"),
+        fails=("test_rnn_forward_keeps_the_state_on_padding_steps", "test_rnn_forward_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_rnn_forward_keeps_the_state_on_padding_steps": "rnn-time-major",
+                   "test_rnn_forward_matches_the_reference_on_fixed_inputs": "rnn-time-major"},
         unaffected=("rnn_step", "rnn_readout"),
     ),
     Bug(
@@ -277,24 +305,41 @@ RNN = [
         "rnn_readout-forgets-the-bias",
         "h @ Wy: by left out",
         "rnn",
-        "return h @ Wy + by",
-        "return h @ Wy",
+        "return h @ Wy + by\n",
+        "return h @ Wy\n",
         fails=("test_rnn_readout_matches_the_reference_on_fixed_inputs",
                "test_rnn_readout_matches_the_reference_on_random_inputs"),
         diagnosis={"test_rnn_readout_matches_the_reference_on_fixed_inputs": "readout-no-bias"},
         unaffected=("rnn_step", "rnn_forward"),
+    ),
+    Bug(
+        "rnn_step-forgets-tanh",
+        "x_t @ Wx + h_prev @ Wh + b: no squashing",
+        "rnn",
+        "return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)",
+        "return x_t @ Wx + h_prev @ Wh + b  # (N, H)",
+        fails=RNN_STEP_CHECKS + ("test_rnn_step_saturates_without_overflow",
+                                 "test_rnn_forward_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_rnn_step_matches_the_reference_on_fixed_inputs": "rnn-no-tanh"},
+        unaffected=("rnn_readout",),
+    ),
+    Bug(
+        "rnn_step-ignores-h_prev",
+        "tanh(x_t @ Wx + b): the previous state never enters",
+        "rnn",
+        "return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)",
+        "return np.tanh(x_t @ Wx + b)  # (N, H)",
+        fails=RNN_STEP_CHECKS + ("test_rnn_forward_matches_the_reference_on_fixed_inputs",),
+        diagnosis={"test_rnn_step_matches_the_reference_on_fixed_inputs": "rnn-no-state"},
+        unaffected=("rnn_readout",),
     ),
 ]
 
 # ---------------------------------------------------------------------------------------
 # Part 4a: lstm
 
-SIGMOID_BODY = """    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))  # exp of a number <= 0: never overflows
-    ez = np.exp(z[~pos])  # z < 0: exp(z) is in (0, 1)
-    out[~pos] = ez / (1.0 + ez)
-    return out"""
+SIGMOID_BODY = """    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # the same formula, rearranged by sign"""
 
 LSTM = [
     Bug(
@@ -425,6 +470,94 @@ LSTM = [
                 "test_lstm_forward_recalls_a_bit_after_1000_distractors"),
         unaffected=("sigmoid", "lstm_gates", "lstm_step"),
     ),
+    Bug(
+        "sigmoid-is-tanh",
+        "np.tanh(z): an S-shaped curve, but the wrong one",
+        "lstm",
+        SIGMOID_BODY,
+        "    return np.tanh(z)",
+        fails=("test_sigmoid_matches_the_reference_on_fixed_inputs",
+               "test_sigmoid_is_stable_at_extreme_inputs",
+               "test_lstm_gates_lie_in_their_ranges"),
+        diagnosis={"test_sigmoid_matches_the_reference_on_fixed_inputs": "sigmoid-tanh",
+                   "test_sigmoid_is_stable_at_extreme_inputs": "sigmoid-tanh"},
+        unaffected=(),
+    ),
+    Bug(
+        "sigmoid-with-its-two-branches-swapped",
+        "e / (1 + e) for z >= 0 and 1 / (1 + e) for z < 0: sigmoid(-z)",
+        "lstm",
+        "return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "return np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))",
+        fails=("test_sigmoid_matches_the_reference_on_fixed_inputs",
+               "test_sigmoid_is_stable_at_extreme_inputs",
+               "test_lstm_gates_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_sigmoid_matches_the_reference_on_fixed_inputs": "sigmoid-sign"},
+        passes=("test_lstm_gates_lie_in_their_ranges",),
+        unaffected=(),
+    ),
+    Bug(
+        "lstm_gates-squashes-o-with-tanh",
+        "tanh on the output gate o",
+        "lstm",
+        "return sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)",
+        "return sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), np.tanh(a_o)",
+        fails=("test_lstm_gates_matches_the_reference_on_fixed_inputs",
+               "test_lstm_gates_lie_in_their_ranges",
+               "test_lstm_step_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_lstm_gates_matches_the_reference_on_fixed_inputs": "lstm-o-tanh"},
+        unaffected=("sigmoid",),
+    ),
+    Bug(
+        "lstm_gates-forgets-the-bias",
+        "x_t @ Wx + h_prev @ Wh: b left out of the pre-activations",
+        "lstm",
+        "a = x_t @ Wx + h_prev @ Wh + b  # (N, 4H)",
+        "a = x_t @ Wx + h_prev @ Wh  # (N, 4H)",
+        fails=("test_lstm_gates_matches_the_reference_on_fixed_inputs",
+               "test_lstm_step_matches_the_reference_on_fixed_inputs",
+               "test_lstm_forward_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_lstm_gates_matches_the_reference_on_fixed_inputs": "lstm-no-bias"},
+        unaffected=("sigmoid",),
+    ),
+    Bug(
+        "lstm_step-ignores-the-input-gate",
+        "c_t = f * c_prev + g",
+        "lstm",
+        "c_t = f * c_prev + i * g  # (N, H)",
+        "c_t = f * c_prev + g  # (N, H)",
+        fails=("test_lstm_step_matches_the_reference_on_fixed_inputs",
+               "test_lstm_step_agrees_with_your_lstm_gates",
+               "test_lstm_forward_matches_the_reference_on_fixed_inputs",
+               "test_lstm_forward_recalls_a_bit_after_1000_distractors"),
+        diagnosis={"test_lstm_step_matches_the_reference_on_fixed_inputs": "lstm-no-input-gate"},
+        unaffected=("sigmoid", "lstm_gates"),
+    ),
+    Bug(
+        "lstm_step-ignores-the-forget-gate",
+        "c_t = c_prev + i * g",
+        "lstm",
+        "c_t = f * c_prev + i * g  # (N, H)",
+        "c_t = c_prev + i * g  # (N, H)",
+        fails=("test_lstm_step_matches_the_reference_on_fixed_inputs",
+               "test_lstm_step_agrees_with_your_lstm_gates",
+               "test_lstm_forward_matches_the_reference_on_fixed_inputs"),
+        diagnosis={"test_lstm_step_matches_the_reference_on_fixed_inputs": "lstm-no-forget-gate"},
+        unaffected=("sigmoid", "lstm_gates"),
+    ),
+    Bug(
+        "lstm_forward-restarts-h-from-h0",
+        "lstm_step(x[:, t], h0, c, ...): the hidden state is not carried (the cell is)",
+        "lstm",
+        "h_new, c_new = lstm_step(x[:, t], h, c, Wx, Wh, b)",
+        "h_new, c_new = lstm_step(x[:, t], h0, c, Wx, Wh, b)",
+        fails=("test_lstm_forward_matches_the_reference_on_fixed_inputs",
+               "test_lstm_forward_matches_the_reference_on_random_inputs"),
+        diagnosis={"test_lstm_forward_matches_the_reference_on_fixed_inputs": "lstm-state-not-carried"},
+        # the latch weights have Wh = 0, so the bit survives in the cell: only the value checks see it
+        passes=("test_lstm_forward_recalls_a_bit_after_1000_distractors",),
+        unaffected=("sigmoid", "lstm_gates", "lstm_step"),
+    ),
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -518,9 +651,11 @@ MEMORY = [
         "memory",
         "return float(np.mean(np.argmax(scores, axis=1) == bits))",
         "return float(np.mean(np.argmax(scores, axis=1) != bits))",
-        fails=("test_recall_accuracy_matches_the_reference",
-               "test_recall_accuracy_is_one_when_all_right_and_zero_when_all_wrong"),
-        diagnosis={"test_recall_accuracy_matches_the_reference": "accuracy-inverted"},
+        fails=("test_recall_accuracy_is_one_when_all_right_and_zero_when_all_wrong",
+               "test_recall_accuracy_matches_the_reference", "test_recall_accuracy_matches_the_reference_hidden"),
+        diagnosis={"test_recall_accuracy_is_one_when_all_right_and_zero_when_all_wrong": "accuracy-inverted",
+                   "test_recall_accuracy_matches_the_reference": "accuracy-inverted",
+                   "test_recall_accuracy_matches_the_reference_hidden": "accuracy-inverted"},
         unaffected=("make_recall_task", "latch_lstm_params", "latch_gru_params", "latch_rnn_params",
                     "contractive_rnn_params", "first_input_influence", "geometric_rate"),
     ),
