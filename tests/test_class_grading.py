@@ -1,0 +1,110 @@
+"""Grading the sample class end to end: totals, Gradescope files, feedback, report, resuming."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from autograder import kit
+from autograder.classroom import grade_class
+
+SAMPLE = kit.ROOT / "examples" / "class"
+EXPECTED = json.loads((SAMPLE / "expected.json").read_text())
+SCHEMA = json.loads((kit.ROOT / "autograder" / "schemas" / "gradescope_results.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    run = grade_class(SAMPLE, out, jobs=2, timeout=3.0, progress=False)
+    return out, run
+
+
+def test_every_sample_student_gets_exactly_the_expected_total_and_failures(graded):
+    out, run = graded
+    assert set(run.graded) == set(EXPECTED)
+    for student, want in EXPECTED.items():
+        g = run.graded[student]
+        failed = sorted(r.name for r in g.results if not r.passed)
+        assert failed == want["fails"], student
+        assert g.score == pytest.approx(want["total"]), student
+
+
+def test_grades_csv_has_one_row_per_student_with_total_status_and_every_check(graded):
+    out, _ = graded
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [r["student"] for r in rows] == sorted(EXPECTED)
+    for row in rows:
+        assert float(row["total"]) == pytest.approx(EXPECTED[row["student"]]["total"])
+        assert row["status"] in ("graded", "timeout", "not started", "unreadable")
+        assert "test_rnn_step_matches_the_reference_on_hidden_inputs" in row
+    assert {r["student"]: r["status"] for r in rows}["jon"] == "timeout"
+
+
+def test_each_results_json_follows_the_gradescope_schema_and_marks_hidden_checks(graded):
+    out, _ = graded
+    for student in EXPECTED:
+        data = json.loads((out / student / "results.json").read_text())
+        jsonschema.validate(data, SCHEMA)
+        assert data["score"] == pytest.approx(EXPECTED[student]["total"])
+        assert sum(t["score"] for t in data["tests"]) == pytest.approx(data["score"])
+        hidden = [t for t in data["tests"] if t["visibility"] == "after_published"]
+        assert hidden and all("make_inputs" not in t["output"] for t in hidden)  # never the hidden inputs
+        assert data["extra_data"]["sandbox"]["level"]
+
+
+def test_a_schema_violation_is_caught_by_the_schema():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"score": 1, "tests": [{"score": 1, "status": "ok"}]}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"score": 1, "visibilty": "visible"}, SCHEMA)
+
+
+def test_feedback_pages_tell_each_student_what_to_fix(graded):
+    out, _ = graded
+    cara = (out / "cara" / "feedback.html").read_text()
+    assert "Next thing to fix:" in cara and "lstm_gates" in cara and "CS231n" in cara
+    jon = (out / "jon" / "feedback.html").read_text()
+    assert "did not finish within 3 s" in jon
+    kim = (out / "kim" / "feedback.html").read_text()
+    assert "AlwaysEqual" in kim
+    assert "100 / 100" in (out / "ada" / "feedback.html").read_text()
+
+
+def test_the_report_shows_the_distribution_pass_rates_and_common_mistakes(graded):
+    out, _ = graded
+    report = (out / "report.html").read_text()
+    assert report.count("<svg") >= 3
+    for student in EXPECTED:
+        assert f"{student}/feedback.html" in report
+    for mistake in ("lstm-cs231n-order", "gru-z-swapped", "rnn-no-bias", "rnn-lengths-ignored"):
+        assert mistake in report
+
+
+def test_a_rerun_keeps_unchanged_students_and_regrades_a_changed_one(graded, tmp_path):
+    _, first = graded
+    submissions = tmp_path / "class"
+    shutil.copytree(SAMPLE, submissions)
+    out = tmp_path / "out"
+    shutil.copytree(first.out, out)
+    again = grade_class(submissions, out, jobs=1, timeout=3.0, progress=False)
+    assert sorted(again.skipped) == sorted(EXPECTED)
+    fixed = (kit.SOLUTIONS / "rnn.py").read_text()
+    (submissions / "finn" / "rnn.py").write_text(fixed)  # finn fixes his missing bias
+    third = grade_class(submissions, out, jobs=1, timeout=3.0, progress=False)
+    assert "finn" not in third.skipped and len(third.skipped) == len(EXPECTED) - 1
+    assert third.changed["finn"] == (pytest.approx(EXPECTED["finn"]["total"]), 100.0)
+    assert "Changed by this regrade" in (out / "report.html").read_text()
+
+
+def test_rnn_grade_grade_prints_a_table_and_writes_gradescope_json(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(SAMPLE / "mia.zip"), "--out",
+                             str(tmp_path / "results.json")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "total" in result.stdout and "sandbox:" in result.stdout
+    data = json.loads((tmp_path / "results.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["score"] == pytest.approx(EXPECTED["mia"]["total"])
