@@ -300,6 +300,16 @@ def _raise_for(function, reply):
     raise cls(function, str(reply.get("message", "")), str(reply.get("traceback", "")), str(reply.get("stdout", "")))
 
 
+def _relies_on(function, seen=None):
+    """Every exercise function the reference of `function` calls, directly or not."""
+    seen = set() if seen is None else seen
+    for dep in kit.dependencies().get(function, ()):
+        if dep not in seen:
+            seen.add(dep)
+            _relies_on(dep, seen)
+    return seen
+
+
 class WorkerImpl(_Callable):
     """A submission running in a separate worker process, one call at a time."""
 
@@ -312,6 +322,7 @@ class WorkerImpl(_Callable):
         self.given_up = {}       # function -> CallFailed to repeat without calling again
         self.crashes = {}
         self.memo = {}           # call digest -> (value, CallInfo): checks often repeat a call
+        self.cleared = set()     # functions probed after a dependency timed out
         self._proc = None
         self.calls = 0
 
@@ -369,10 +380,43 @@ class WorkerImpl(_Callable):
         return worker.unpack(bytes(data[4:]))
 
     # -- calling ------------------------------------------------------------------------
+    #: seconds a function that relies on a timed-out one gets, on tiny inputs, to show it does not hang too
+    PROBE_TIMEOUT = 1.0
+
+    def _hangs_with(self, function):
+        """If `function` relies on a function that timed out, probe it on tiny inputs first.
+
+        A looping rnn_step then costs rnn_forward one short probe, not a second full timeout.
+        """
+        if function in self.cleared:
+            return
+        self.cleared.add(function)
+        hung = [d for d in _relies_on(function) if isinstance(self.given_up.get(d), TimedOut)]
+        if not hung:
+            return
+        from .inputs import SIGNATURES, make_inputs
+
+        if function not in SIGNATURES:
+            return
+        args = make_inputs(function, 0, N=1, T=2, D=1, H=1, C=1, F=1, T_fixed=1, t=0)
+        saved, self.timeout = self.timeout, self.PROBE_TIMEOUT
+        try:
+            self.call(function, args, {}, fresh=True)
+        except TimedOut:
+            failure = TimedOut(function, f"did not finish on a tiny input either: it relies on {hung[0]}, which "
+                                         f"timed out; fix {hung[0]} first")
+            self.given_up[function] = failure
+            raise failure from None
+        except CallFailed:
+            pass
+        finally:
+            self.timeout = saved
+
     def call(self, function, args, kwargs, *, fresh=False):
         """Run `function` in the worker. Identical calls are answered from memory unless `fresh`."""
         if function in self.given_up:
             raise self.given_up[function]
+        self._hangs_with(function)
         module = kit.module_of()[function]
         blobs = []
         header = {"op": "call", "function": function, "module": module,

@@ -8,6 +8,8 @@ an integer seed gives standard normal draws. Weights are divided by sqrt(fan-in)
 activations stay in the range where mistakes show. `scale` multiplies every array, to
 push pre-activations to |z| ~ 1e3.
 """
+import functools
+
 import numpy as np
 
 #: the arguments of every function that takes plain arrays, as (name, shape) pairs; a shape
@@ -49,7 +51,7 @@ def _dims(shape, sizes):
 
 
 def make_inputs(function, seed=None, *, scale=1.0, lengths=None, **sizes):
-    """The positional arguments for `function`, as a tuple.
+    """The positional arguments for `function`, as a tuple of read-only arrays (and ints).
 
     Args:
         function: an exercise function name (a key of SIGNATURES).
@@ -58,6 +60,19 @@ def make_inputs(function, seed=None, *, scale=1.0, lengths=None, **sizes):
         lengths: for the *_forward functions, "full", "mixed", "zero", or None (omitted).
         **sizes: N, T, D, H, C, F, T_fixed, t; unspecified ones take DEFAULT_SIZES.
     """
+    return _make_inputs(function, seed, scale, lengths, tuple(sorted(sizes.items())))
+
+
+@functools.lru_cache(maxsize=2048)
+def _make_inputs(function, seed, scale, lengths, sizes):
+    args = _build_inputs(function, seed, scale=scale, lengths=lengths, **dict(sizes))
+    for a in args:
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)  # shared between calls: nobody may change them
+    return args
+
+
+def _build_inputs(function, seed=None, *, scale=1.0, lengths=None, **sizes):
     sizes = {**DEFAULT_SIZES, **sizes}
     rng = None if seed is None else np.random.default_rng(seed)
     args = []

@@ -8,6 +8,7 @@ A name is bound by the first array that uses it (in argument order) and every la
 use must agree; ``4H`` means "four times H". Errors are ``ValueError`` and always name
 the argument, the shape it has and the shape it needs.
 """
+import functools
 import numbers
 
 import numpy as np
@@ -17,6 +18,8 @@ __all__ = ["check_arrays", "check_lengths", "check_int", "check_float", "as_floa
 
 def as_float_array(name, value):
     """Return `value` as a float64 ndarray, or raise ValueError if it is not numeric."""
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and other oddities
@@ -28,13 +31,14 @@ def as_float_array(name, value):
     return array.astype(np.float64, copy=False)
 
 
+@functools.lru_cache(maxsize=None)
 def _parse(spec):
     dims = []
     for token in spec.split():
         factor = token.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         letter = token[len(factor):]
         dims.append((int(factor) if factor else 1, letter))
-    return dims
+    return tuple(dims)
 
 
 def _spell(dims):
