@@ -96,7 +96,7 @@ def _answer_source(source, module, with_solutions):
     return source if with_solutions else strip_solutions(source, f"solutions/{module}.py").rstrip("\n")
 
 
-def module_notebook(module, *, with_solutions=False):
+def module_notebook(module, *, with_solutions=False, nbgrader=False):
     """The notebook for one module, as an nbformat NotebookNode.
 
     Cells: the part of the lesson in the kit's words (the module docstring), a locked
@@ -105,7 +105,10 @@ def module_notebook(module, *, with_solutions=False):
     plots. Functions this module takes from another part (GRU's ``sigmoid``) get their
     own answer cell, so a notebook never depends on another notebook.
     `with_solutions` keeps the reference between the markers (the nbgrader source
-    version); otherwise the regions are replaced as in the .py skeletons.
+    version); otherwise the regions are replaced as in the .py skeletons. `nbgrader` puts
+    a locked, graded test cell after every answer cell (its points are those of the
+    function's checks; the hidden checks sit between nbgrader's hidden-test markers)
+    in place of the self-check cell, and leaves out demos that need other parts.
     """
     import nbformat.v4 as nbf  # imported here: nbformat is slow to import and only the build needs it
 
@@ -134,21 +137,33 @@ def module_notebook(module, *, with_solutions=False):
                     _answer_source(src, dep_module, with_solutions),
                     metadata=_nbgrader(f"{module}__{name}", solution=True),
                 ))
+    if nbgrader:
+        from .catalogue import all_checks
+
+        points = {}
+        for c in all_checks():
+            points[c.function] = points.get(c.function, 0.0) + c.points
     for name, src in functions:
         if name in kit.functions_by_module()[module]:
             cells.append(nbf.new_markdown_cell(f"## `{name}`"))
             cells.append(nbf.new_code_cell(
                 _answer_source(src, module, with_solutions), metadata=_nbgrader(name, solution=True)
             ))
-    cells.append(nbf.new_markdown_cell(
-        "## Check your work\nRun the cell below. It runs the public checks for this part against the "
-        "functions defined in this notebook and tells you the next thing to fix."
-    ))
-    cells.append(nbf.new_code_cell(
-        f"from autograder.notebook import self_check\nself_check({module!r}, globals())",
-        metadata=_nbgrader(f"{module}_self_check", locked=True),
-    ))
-    for kind, text in DEMOS.get(module, ()):
+            if nbgrader:
+                cells.append(nbf.new_code_cell(
+                    NBGRADER_TEST_CELL.format(function=name),
+                    metadata=_nbgrader(f"test_{name}", grade=True, locked=True, points=points[name]),
+                ))
+    if not nbgrader:
+        cells.append(nbf.new_markdown_cell(
+            "## Check your work\nRun the cell below. It runs the public checks for this part against the "
+            "functions defined in this notebook and tells you the next thing to fix."
+        ))
+        cells.append(nbf.new_code_cell(
+            f"from autograder.notebook import self_check\nself_check({module!r}, globals())",
+            metadata=_nbgrader(f"{module}_self_check", locked=True),
+        ))
+    for kind, text in () if nbgrader and "load_parts" in str(DEMOS.get(module)) else DEMOS.get(module, ()):
         make = nbf.new_markdown_cell if kind == "markdown" else nbf.new_code_cell
         cells.append(make(text.strip("\n")))
     for index, cell in enumerate(cells):  # stable ids, so a rebuild changes nothing
@@ -157,6 +172,17 @@ def module_notebook(module, *, with_solutions=False):
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
+
+
+NBGRADER_TEST_CELL = """\
+# Graded: the kit's checks for {function}. Failures print what is wrong and where to look.
+from autograder.nbgrader_cells import CellGrader
+grader = CellGrader({function!r}, globals())
+grader.run("public")
+### BEGIN HIDDEN TESTS
+grader.run("hidden")
+### END HIDDEN TESTS
+grader.score()"""
 
 
 def _notebook_text(nb):

@@ -103,6 +103,15 @@ def _demo(args):
     return 0
 
 
+def _nbgrader(args):
+    from .course import write_course
+
+    paths = write_course(args.out, args.assignment)
+    print(f"wrote {len(paths)} source notebooks and nbgrader_config.py under {args.out}")
+    print(f"next, from inside {args.out}:  nbgrader generate_assignment {args.assignment}")
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="rnn-grade", description="Build, self-check and grade the RNN memory kit.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -134,6 +143,11 @@ def parser():
     k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
     k.add_argument("--all-groups", action="store_true", help="also run slow optional check groups")
     k.set_defaults(run=_class)
+
+    n = sub.add_parser("nbgrader", help="write an nbgrader course directory (config and source notebooks)")
+    n.add_argument("out", help="the course directory to write")
+    n.add_argument("--assignment", default="rnn_memory", help="assignment name (default %(default)s)")
+    n.set_defaults(run=_nbgrader)
 
     d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")
     d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")

@@ -170,6 +170,30 @@ def module_header(module):
     return "\n".join(notebook_header(module)) + "\n"
 
 
+def namespace_submission(namespace, module, label="notebook"):
+    """A Submission built from the source of the functions a notebook defined, or None.
+
+    The module's own functions, plus those it takes from another part (the GRU's sigmoid),
+    are read back with inspect.getsource (IPython keeps cell sources), so a notebook's code
+    can run in a worker like any hand-in.
+    """
+    import inspect
+
+    wanted = list(kit.functions_by_module()[module])
+    for function in list(wanted):
+        wanted += [d for d in kit.dependencies().get(function, ()) if d not in wanted]
+    parts = []
+    for name in wanted:
+        obj = namespace.get(name)
+        if not callable(obj):
+            continue
+        try:
+            parts.append(inspect.getsource(obj))
+        except (OSError, TypeError):
+            return None
+    return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")})
+
+
 _MAGIC = re.compile(r"^\s*[%!]")
 
 

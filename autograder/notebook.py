@@ -12,13 +12,14 @@ from . import kit
 def self_check(module, namespace):
     """Run the public checks of `module` against the functions defined in `namespace`."""
     from .catalogue import all_checks
-    from .impl import LocalImpl
     from .runner import format_summary, run_checks, summary
 
-    impl = LocalImpl(namespace)
+    from .nbgrader_cells import implementation
+
     checks = [c for c in all_checks() if c.module == module and c.visibility == "public"]
     hidden = sum(c.points for c in all_checks() if c.module == module and c.visibility == "hidden")
-    results = run_checks(impl, checks)
+    with implementation(namespace, module) as impl:
+        results = run_checks(impl, checks)
     for r in results:
         mark = "ok  " if r.passed else "FAIL"
         print(f"{mark} {r.name.removeprefix('test_').replace('_', ' ')}")
