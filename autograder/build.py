@@ -33,8 +33,7 @@ def skeleton_source(name):
 
 def _module_parts(module):
     """Split solutions/<module>.py into (docstring, header lines, [(function, source)])."""
-    path = kit.SOLUTIONS / f"{module}.py"
-    text = path.read_text()
+    text = kit.source_of(module).read_text()
     lines = text.splitlines()
     tree = ast.parse(text)
     doc = ast.get_docstring(tree)

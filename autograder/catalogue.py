@@ -24,6 +24,7 @@ class Check:
     visibility: str     # "public" (self-check and feedback) or "hidden" (graded, shown after publishing)
     group: str
     func: Callable
+    offline: bool = True  # False: it needs the live reference (it feeds the student's output to it)
 
     @property
     def title(self):
@@ -37,8 +38,13 @@ class Check:
 _REGISTRY = {}
 
 
-def check(function, *, points, hidden=False, group="core", name=None):
-    """Register a check of `function` worth `points`; hidden checks use other seeds and sizes."""
+def check(function, *, points, hidden=False, group="core", name=None, offline=True):
+    """Register a check of `function` worth `points`; hidden checks use other seeds and sizes.
+
+    offline=False marks a check that feeds the student's own output to the reference (e.g.
+    their latch weights through the reference LSTM). It cannot run from stored fixtures,
+    so a student bundle leaves it to grading time.
+    """
     if function not in kit.module_of():
         raise ValueError(f"unknown exercise function {function!r}")
 
@@ -46,7 +52,7 @@ def check(function, *, points, hidden=False, group="core", name=None):
         if name:
             func.__name__ = func.__qualname__ = name
         entry = Check(func.__name__, kit.module_of()[function], function, float(points),
-                      "hidden" if hidden else "public", group, func)
+                      "hidden" if hidden else "public", group, func, offline)
         if entry.name in _REGISTRY and _REGISTRY[entry.name].func is not func:
             raise ValueError(f"two checks are named {entry.name}")
         _REGISTRY[entry.name] = entry

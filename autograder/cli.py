@@ -112,6 +112,19 @@ def _nbgrader(args):
     return 0
 
 
+def _release(args):
+    from .release import ReleaseError, write_release
+
+    try:
+        summary = write_release(args.out, force=args.force)
+    except ReleaseError as exc:
+        print(f"rnn-grade release: {exc}", file=sys.stderr)
+        return 2
+    print(summary)
+    print(f"student bundle written to {args.out}: students run `pip install -e .` there, then `pytest`")
+    return 0
+
+
 def parser():
     p = argparse.ArgumentParser(prog="rnn-grade", description="Build, self-check and grade the RNN memory kit.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -148,6 +161,11 @@ def parser():
     n.add_argument("out", help="the course directory to write")
     n.add_argument("--assignment", default="rnn_memory", help="assignment name (default %(default)s)")
     n.set_defaults(run=_nbgrader)
+
+    r = sub.add_parser("release", help="write the student bundle: exercises and public checks, no answers")
+    r.add_argument("out")
+    r.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
+    r.set_defaults(run=_release)
 
     d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")
     d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")

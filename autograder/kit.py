@@ -27,6 +27,24 @@ LESSON_PARTS = {
 }
 
 
+#: written into a student bundle (no solutions/ there): what would otherwise be read from solutions/
+KITDATA = Path(__file__).resolve().parent / "kitdata.json"
+
+
+def source_of(module):
+    """solutions/<module>.py, or in a student bundle exercises/<module>.py (same names and imports)."""
+    path = SOLUTIONS / f"{module}.py"
+    return path if path.exists() else EXERCISES / f"{module}.py"
+
+
+@lru_cache(maxsize=None)
+def bundled():
+    """The bundle's kitdata.json as a dict, or {} in the full kit."""
+    import json
+
+    return json.loads(KITDATA.read_text()) if KITDATA.exists() and not SOLUTIONS.exists() else {}
+
+
 def _exports(path):
     tree = ast.parse(path.read_text())
     for node in tree.body:
@@ -45,7 +63,7 @@ def functions_by_module():
     """{module: (function names in __all__ order)}, read from solutions/ without importing it."""
     out = {}
     for module in MODULES:
-        path = SOLUTIONS / f"{module}.py"
+        path = source_of(module)
         defined = _defined_functions(path)
         out[module] = tuple(name for name in _exports(path) if name in defined)
     return out
@@ -64,6 +82,8 @@ def dependencies():
     Read from the reference by AST, so a check can say "fix lstm_gates first" without a
     hand-kept table.
     """
+    if bundled():
+        return {k: tuple(v) for k, v in bundled()["dependencies"].items()}
     known = module_of()
     out = {}
     for module in MODULES:

@@ -44,7 +44,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "exercise(module, function): the exercise a check grades")
     config.addinivalue_line("markers", "points(n): what a check is worth")
     config.addinivalue_line("markers", "visibility(kind): public (self-check) or hidden (graded only)")
-    config._rnn = {"results": {}, "held_back": 0.0, "checks": {}}
+    from . import kit
+
+    # in a student bundle, hidden checks are not there at all: their points come from kitdata.json
+    config._rnn = {"results": {}, "held_back": float(kit.bundled().get("hidden_points", 0.0)), "checks": {}}
 
 
 def pytest_report_header(config):
@@ -60,6 +63,8 @@ def _check_of(item):
 
 @pytest.hookimpl(trylast=True)  # after -k and -m, so "held back" counts only what was selected
 def pytest_collection_modifyitems(session, config, items):
+    from . import kit
+
     state = config._rnn
     keep, dropped = [], []
     for item in items:
@@ -71,7 +76,8 @@ def pytest_collection_modifyitems(session, config, items):
         item.add_marker(pytest.mark.points(check.points))
         item.add_marker(pytest.mark.visibility(check.visibility))
         item.repr_failure = _short_failure(item, check)  # never a traceback into the grader
-        if check.visibility == "hidden" and not config.getoption("rnn_hidden"):
+        offline_only = not check.offline and bool(kit.bundled())  # needs the live reference: graded later
+        if (check.visibility == "hidden" and not config.getoption("rnn_hidden")) or offline_only:
             state["held_back"] += check.points
             dropped.append(item)
             continue

@@ -11,6 +11,16 @@ import importlib
 from . import kit
 
 
+def _resolve(value):
+    """The kit's probe functions travel as Bound("probe", ...); the reference gets the function itself."""
+    from .worker import PROBES, Bound
+
+    if isinstance(value, Bound) and value.kind == "probe":
+        kwargs = value.kwargs
+        return lambda *a, **k: PROBES[value.name](*a, **kwargs, **k)
+    return value
+
+
 class LiveReference:
     """Computes answers with solutions/ (and mistakes.py) as they are asked for.
 
@@ -28,7 +38,7 @@ class LiveReference:
         if key is not None and key in self.memo:
             return self.memo[key]
         module = importlib.import_module(f"solutions.{kit.module_of()[function]}")
-        value = getattr(module, function)(*args, **(kwargs or {}))
+        value = getattr(module, function)(*(_resolve(a) for a in args), **(kwargs or {}))
         if key is not None and len(self.memo) < self.memo_size:
             self.memo[key] = freeze(value)
         return value

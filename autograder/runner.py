@@ -118,8 +118,8 @@ def format_summary(data, *, title="rnn-kit"):
         lines.append(f"  {module:<13}{m['earned']:>8.2f} / {m['possible']:<9.2f}{m['passed']} of {m['checks']}")
     lines.append(f"  {'total':<13}{data['score']:>8.2f} / {data['max_score']:<9.2f}")
     if data["held_back"]:
-        lines.append(f"  {data['held_back']:.2f} more points are held back in hidden checks: they test the same "
-                     f"things on other inputs, and count in your grade.")
+        lines.append(f"  {data['held_back']:.2f} more points are not checked here: hidden checks (the same things on "
+                     f"other inputs) and checks that need the reference run when you are graded, and count.")
     nxt = data["next"]
     if nxt:
         first = nxt["message"].splitlines()[0] if nxt["message"] else nxt["status"]

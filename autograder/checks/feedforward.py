@@ -54,11 +54,13 @@ def test_slotwise_responses_differ_between_positions(impl, ref):
     _rows_differ(impl, ref, "slotwise_responses", 21, 6)
 
 
+### BEGIN HIDDEN TESTS
 @check("slotwise_responses", points=0.5, hidden=True)
 def test_slotwise_responses_differ_between_positions_hidden(impl, ref):
     """As above, on other seeds and lengths."""
     for seed, T in ((2101, 3), (2102, 9)):
         _rows_differ(impl, ref, "slotwise_responses", seed, T)
+### END HIDDEN TESTS
 
 
 @check("shared_responses", points=1.0)
@@ -67,11 +69,13 @@ def test_shared_responses_are_equal_at_every_position(impl, ref):
     _rows_differ(impl, ref, "shared_responses", 22, 6)
 
 
+### BEGIN HIDDEN TESTS
 @check("shared_responses", points=0.5, hidden=True)
 def test_shared_responses_are_equal_at_every_position_hidden(impl, ref):
     """As above, on other seeds and lengths."""
     for seed, T in ((2201, 4), (2202, 11)):
         _rows_differ(impl, ref, "shared_responses", seed, T)
+### END HIDDEN TESTS
 
 
 @check("pad_or_truncate", points=0.5)

@@ -42,7 +42,9 @@ def test_gru_forward_recalls_a_bit_after_1000_distractors(impl, ref):
     recall_check(impl, ref, "gru_forward", PUBLIC_ROWS)
 
 
+### BEGIN HIDDEN TESTS
 @check("gru_forward", points=1.0, hidden=True)
 def test_gru_forward_recalls_a_bit_after_1000_distractors_hidden(impl, ref):
     """As above, on another draw of the task."""
     recall_check(impl, ref, "gru_forward", HIDDEN_ROWS)
+### END HIDDEN TESTS

@@ -3,8 +3,6 @@ import warnings
 
 import numpy as np
 
-from solutions.memory import latch_gru_params, latch_lstm_params
-
 from ..catalogue import check
 from ..feedback import difference, expect, failure
 from ..inputs import make_inputs, recipe
@@ -80,18 +78,18 @@ def test_lstm_step_agrees_with_your_lstm_gates(impl, ref):
 
 def recall_check(impl, ref, function, rows):
     """The submission's forward, with the reference latch weights, recalls the bit after 1,000 distractors."""
-    x, bits = recall_batch()
+    x, bits = recall_batch(ref)
     n = x.shape[0]
     h0 = np.zeros((n, 1))
     if function == "lstm_forward":
-        Wx, Wh, b, Wy, by = latch_lstm_params()
-        call = RECALL_CALL + "Wx, Wh, b, Wy, by = latch_lstm_params()  # from solutions.memory\n" \
+        Wx, Wh, b, Wy, by = ref.call("latch_lstm_params", ())
+        call = RECALL_CALL + "Wx, Wh, b, Wy, by = latch_lstm_params()  # the reference latch weights\n" \
             f"hs, cs = lstm_forward(x, np.zeros(({n}, 1)), np.zeros(({n}, 1)), Wx, Wh, b)"
         out = impl.lstm_forward(x, h0, h0, Wx, Wh, b)
         hs = out[0] if isinstance(out, (tuple, list)) and out else out
     else:
-        Wx, Wh, bx, bh, Wy, by = latch_gru_params()
-        call = RECALL_CALL + "Wx, Wh, bx, bh, Wy, by = latch_gru_params()  # from solutions.memory\n" \
+        Wx, Wh, bx, bh, Wy, by = ref.call("latch_gru_params", ())
+        call = RECALL_CALL + "Wx, Wh, bx, bh, Wy, by = latch_gru_params()  # the reference latch weights\n" \
             f"hs = gru_forward(x, np.zeros(({n}, 1)), Wx, Wh, bx, bh)"
         hs = impl.gru_forward(x, h0, Wx, Wh, bx, bh)
     if not (isinstance(hs, np.ndarray) and hs.shape == (n, RECALL_GAP + 2, 1)):
@@ -111,7 +109,9 @@ def test_lstm_forward_recalls_a_bit_after_1000_distractors(impl, ref):
     recall_check(impl, ref, "lstm_forward", PUBLIC_ROWS)
 
 
+### BEGIN HIDDEN TESTS
 @check("lstm_forward", points=1.0, hidden=True)
 def test_lstm_forward_recalls_a_bit_after_1000_distractors_hidden(impl, ref):
     """As above, on another draw of the task."""
     recall_check(impl, ref, "lstm_forward", HIDDEN_ROWS)
+### END HIDDEN TESTS

@@ -1,9 +1,6 @@
 """Checks for Parts 3 and 4c: forgetting, measured; latching, by hand."""
-import functools
-
 import numpy as np
 
-from .. import worker
 from ..catalogue import check
 from ..feedback import difference, expect, expect_reference, failure
 from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch
@@ -61,10 +58,12 @@ def test_make_recall_task_matches_the_reference_draws(impl, ref):
     _task_cases(impl, ref, ((8, 5, 0), (3, 0, 1), (5, 20, 2)))
 
 
+### BEGIN HIDDEN TESTS
 @check("make_recall_task", points=0.5, hidden=True)
 def test_make_recall_task_matches_the_reference_draws_hidden(impl, ref):
     """As above, on other seeds and gaps."""
     _task_cases(impl, ref, ((11, 13, 3001), (2, 1, 3002)))
+### END HIDDEN TESTS
 
 
 # --- recall_accuracy --------------------------------------------------------------------
@@ -94,10 +93,12 @@ def test_recall_accuracy_is_one_when_all_right_and_zero_when_all_wrong(impl, ref
                          call=f"bits = np.array([0, 1, 1, 0])\nscores = {scores.tolist()!r}\nrecall_accuracy(np.array(scores), bits)")
 
 
+### BEGIN HIDDEN TESTS
 @check("recall_accuracy", points=0.5, hidden=True)
 def test_recall_accuracy_matches_the_reference_hidden(impl, ref):
     """As above, on other seeds."""
     _accuracy_cases(impl, ref, (3101, 3102))
+### END HIDDEN TESTS
 
 
 # --- latches ----------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def _latch_recall(impl, ref, function, rows):
     """The submission's latch weights, run by the reference forward, recall the bit after 1,000 distractors."""
     params = _latch_shapes(impl, ref, function)
     forward, H = LATCHES[function]
-    x, bits = recall_batch()
+    x, bits = recall_batch(ref)
     h0 = np.zeros((x.shape[0], H))
     if forward == "lstm_forward":
         Wx, Wh, b, Wy, by = params
@@ -148,23 +149,28 @@ for _function in LATCHES:
             _latch_shapes(impl, ref, function)
         shapes.__doc__ = f"{function} returns weights of the documented shapes."
 
-        @check(function, points=1.5, name=f"test_{function}_hold_a_bit_for_1000_steps")
+        @check(function, points=1.5, name=f"test_{function}_hold_a_bit_for_1000_steps", offline=False)
         def recall(impl, ref):
             _latch_recall(impl, ref, function, PUBLIC_ROWS)
         recall.__doc__ = f"{function}'s weights store the bit and keep it through 1,000 distractors."
+        made = [shapes, recall]
+        ### BEGIN HIDDEN TESTS
 
-        @check(function, points=0.5, hidden=True, name=f"test_{function}_hold_a_bit_for_1000_steps_hidden")
+        @check(function, points=0.5, hidden=True, name=f"test_{function}_hold_a_bit_for_1000_steps_hidden",
+               offline=False)
         def recall_hidden(impl, ref):
             _latch_recall(impl, ref, function, HIDDEN_ROWS)
         recall_hidden.__doc__ = "As above, on another draw of the task."
-        return shapes, recall, recall_hidden
+        made.append(recall_hidden)
+        ### END HIDDEN TESTS
+        return made
 
     for _test in _make(_function):
         _test.__module__ = __name__
         globals()[_test.__name__] = _test
 
 
-@check("latch_rnn_params", points=1.0)
+@check("latch_rnn_params", points=1.0, offline=False)
 def test_latch_rnn_params_hold_the_bit_while_the_gradient_still_vanishes(impl, ref):
     """A latched vanilla RNN remembers, yet the first input's influence still shrinks per step (Bengio et al. 1994)."""
     params = _latch_recall(impl, ref, "latch_rnn_params", PUBLIC_ROWS)
@@ -195,10 +201,12 @@ def test_contractive_rnn_params_match_the_reference(impl, ref):
     _contractive_cases(impl, ref, ((3, 8, 0.5, 0), (2, 1, 0.9, 1)))
 
 
+### BEGIN HIDDEN TESTS
 @check("contractive_rnn_params", points=0.5, hidden=True)
 def test_contractive_rnn_params_match_the_reference_hidden(impl, ref):
     """As above, on other sizes, gains and seeds."""
     _contractive_cases(impl, ref, ((5, 4, 0.3, 3201), (1, 6, 0.75, 3202)))
+### END HIDDEN TESTS
 
 
 # --- first_input_influence ----------------------------------------------------------------
@@ -210,8 +218,7 @@ def _influence_case(impl, ref, probe, seed, N=3, T=6, D=2, H=3):
         kwargs = {"A": rng.standard_normal((D, H)), "M": 0.6 * np.linalg.qr(rng.standard_normal((H, H)))[0]}
     else:
         kwargs = {}
-    local = functools.partial(worker.PROBES[probe], **kwargs)
-    want = ref.call("first_input_influence", (local, x))
+    want = ref.call("first_input_influence", (impl.probe(probe, **kwargs), x))
     got = impl.first_input_influence(impl.probe(probe, **kwargs), x)
     call = (f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
             f"# forward: a known {'linear recurrence h_t = h_(t-1) @ M + x_t @ A' if probe == 'linear' else 'map: cumulative sum of x**2 over time'}\n"
@@ -235,11 +242,13 @@ def test_first_input_influence_matches_the_reference_on_a_nonlinear_map(impl, re
     _influence_case(impl, ref, "squared", 1)
 
 
+### BEGIN HIDDEN TESTS
 @check("first_input_influence", points=0.5, hidden=True)
 def test_first_input_influence_matches_the_reference_hidden(impl, ref):
     """As above, on other seeds and sizes."""
     _influence_case(impl, ref, "linear", 3301, N=2, T=9, D=4, H=2)
     _influence_case(impl, ref, "squared", 3302, N=4, T=3, D=1)
+### END HIDDEN TESTS
 
 
 # --- geometric_rate -------------------------------------------------------------------------
@@ -263,9 +272,11 @@ def test_geometric_rate_ignores_values_below_the_floor(impl, ref):
     _rate_cases(impl, ref, [(values, "np.array([1.0, 0.2, 0.04, 0.008, 1e-9, 0.0, 3e-10])")])
 
 
+### BEGIN HIDDEN TESTS
 @check("geometric_rate", points=0.5, hidden=True)
 def test_geometric_rate_matches_the_reference_hidden(impl, ref):
     """On noisy decays."""
     rng = np.random.default_rng(3401)
     values = 2.0 * 0.45 ** np.arange(15.0) * np.exp(0.1 * rng.standard_normal(15))
     _rate_cases(impl, ref, [(values, "2.0 * 0.45 ** np.arange(15.0) * noise")])
+### END HIDDEN TESTS

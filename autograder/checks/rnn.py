@@ -1,8 +1,6 @@
 """Checks for Part 2: one step, unrolling, reading out."""
 import numpy as np
 
-from solutions.memory import contractive_rnn_params, first_input_influence, geometric_rate
-
 from ..catalogue import check
 from ..feedback import difference, expect, failure
 from ..impl import CallFailed
@@ -47,10 +45,10 @@ def test_rnn_forward_can_tell_a_sequence_from_its_reverse(impl, ref):
 
 def _influence_decays(impl, ref, gain, seed):
     D, H, N, T = 3, 8, 8, 40
-    Wx, Wh, b = contractive_rnn_params(D, H, gain=gain, seed=seed)
+    Wx, Wh, b = ref.call("contractive_rnn_params", (D, H, gain, seed))
     x = np.random.default_rng(seed).standard_normal((N, T, D))
     h0 = np.zeros((N, H))
-    call = (f"from solutions.memory import contractive_rnn_params\nWx, Wh, b = contractive_rnn_params({D}, {H}, "
+    call = (f"from exercises.memory import contractive_rnn_params\nWx, Wh, b = contractive_rnn_params({D}, {H}, "
             f"gain={gain}, seed={seed})\nx = np.random.default_rng({seed}).standard_normal(({N}, {T}, {D}))\n"
             f"rnn_forward(x, np.zeros(({N}, {H})), Wx, Wh, b)")
 
@@ -61,9 +59,9 @@ def _influence_decays(impl, ref, gain, seed):
                           f"where hs of shape {(N, T, H)} is due", call=call)
         return out
 
-    influence = first_input_influence(forward, x)
+    influence = ref.call("first_input_influence", (forward, x))  # the reference tool, on the student's forward
     try:
-        rate = geometric_rate(influence[:25])
+        rate = ref.call("geometric_rate", (influence[:25],))
     except ValueError:
         rate = 0.0  # gone below the noise floor at once: decays, at least as fast as required
     expect(influence[0] > 1e-6, impl, ref, "rnn_forward", "h_0 does not depend on x[:, 0] at all", call=call)
@@ -73,14 +71,16 @@ def _influence_decays(impl, ref, gain, seed):
            f"{np.array2string(influence[:6], precision=3)} ...)", call=call)
 
 
-@check("rnn_forward", points=1.0)
+@check("rnn_forward", points=1.0, offline=False)
 def test_rnn_forward_forgets_the_first_input_geometrically(impl, ref):
     """With contractive weights the first input's influence shrinks by a constant factor per step (Part 3)."""
     _influence_decays(impl, ref, 0.5, 41)
 
 
-@check("rnn_forward", points=0.5, hidden=True)
+### BEGIN HIDDEN TESTS
+@check("rnn_forward", points=0.5, hidden=True, offline=False)
 def test_rnn_forward_forgets_the_first_input_geometrically_hidden(impl, ref):
     """As above, for other gains and seeds."""
     for gain, seed in ((0.3, 4101), (0.8, 4102)):
         _influence_decays(impl, ref, gain, seed)
+### END HIDDEN TESTS
