@@ -125,6 +125,20 @@ def _release(args):
     return 0
 
 
+def _gradescope(args):
+    from .gradescope import write_zip
+
+    count = write_zip(args.out)
+    print(f"wrote {args.out} ({count} files): upload it as the Gradescope autograder (Ubuntu base image)")
+    return 0
+
+
+def _gradescope_run(args):
+    from .gradescope import run
+
+    return run(args.root)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="rnn-grade", description="Build, self-check and grade the RNN memory kit.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,6 +180,13 @@ def parser():
     r.add_argument("out")
     r.add_argument("--force", action="store_true", help="replace OUT if it is not empty")
     r.set_defaults(run=_release)
+
+    z = sub.add_parser("gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder, the kit)")
+    z.add_argument("out", help="the zip to write, e.g. autograder.zip")
+    z.set_defaults(run=_gradescope)
+    zr = sub.add_parser("gradescope-run", help=argparse.SUPPRESS)  # what run_autograder calls
+    zr.add_argument("--root", default="/autograder")
+    zr.set_defaults(run=_gradescope_run)
 
     d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")
     d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")

@@ -1,0 +1,112 @@
+"""A Gradescope autograder: `rnn-grade gradescope autograder.zip`.
+
+The zip follows Gradescope's autograder specification: ``setup.sh`` and ``run_autograder``
+at its root, next to the kit's code (its checks, hidden ones included, and the
+reference). At grading time Gradescope unpacks it into /autograder/source, puts the
+student's files in /autograder/submission, runs run_autograder, and reads
+/autograder/results/results.json.
+
+`run_autograder` always leaves a valid results.json behind. The grader itself catches
+everything a submission can do. If the grader is killed anyway (the time budget,
+AUTOGRADER_BUDGET seconds), the shell script writes a zero-score file that says so.
+AUTOGRADER_ROOT replaces /autograder, which lets the tests run it on a fake tree.
+"""
+import io
+import json
+import os
+import stat
+import sys
+import traceback
+import zipfile
+from pathlib import Path
+
+from . import kit
+from .files import write_atomic
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, when the autograder image is built.
+set -euo pipefail
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-pip python3-venv bubblewrap
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+/autograder/venv/bin/pip install -q 'numpy>=1.24' 'nbformat>=5.7'
+/autograder/venv/bin/pip install -q --no-deps -e /autograder/source
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission. It always leaves results/results.json behind.
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON=python3
+mkdir -p "$ROOT/results"
+rm -f "$ROOT/results/results.json"
+cd "$ROOT/source" || exit 0
+timeout --signal=KILL "${AUTOGRADER_BUDGET:-540}" "$PYTHON" -m autograder gradescope-run --root "$ROOT"
+if [ ! -s "$ROOT/results/results.json" ]; then
+  cat > "$ROOT/results/results.json" <<'JSON'
+{"score": 0.0, "output": "The autograder stopped before it could finish grading (it ran out of time or was killed). Nothing you did is lost: please resubmit or contact the course staff.", "tests": []}
+JSON
+fi
+exit 0
+"""
+
+#: what goes into the zip besides setup.sh and run_autograder
+CONTENTS = ("autograder", "solutions", "exercises", "pyproject.toml", "README.md")
+
+
+def write_zip(out):
+    """Write the autograder zip to `out`; return the number of files in it."""
+    buffer = io.BytesIO()
+    count = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.external_attr = (stat.S_IFREG | 0o755) << 16
+            archive.writestr(info, text)
+            count += 1
+        for entry in CONTENTS:
+            path = kit.ROOT / entry
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            for file in files:
+                if "__pycache__" in file.parts or file.suffix == ".pyc" or file.name == "kitdata.json":
+                    continue
+                archive.write(file, file.relative_to(kit.ROOT).as_posix())
+                count += 1
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_bytes(buffer.getvalue())
+    return count
+
+
+def _submission_path(folder):
+    """What to grade in /autograder/submission: the folder, or the one zip or notebook it holds."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    if any(p.suffix == ".py" and p.stem in kit.MODULES for p in entries):
+        return folder
+    zips = [p for p in entries if p.suffix.lower() == ".zip"]
+    if len(zips) == 1 and not any(p.suffix == ".ipynb" for p in entries):
+        return zips[0]
+    return folder
+
+
+def run(root):
+    """Grade ROOT/submission into ROOT/results/results.json, whatever happens."""
+    from .grading import grade, gradescope_results
+
+    root = Path(root)
+    results = root / "results" / "results.json"
+    try:
+        timeout = float(os.environ.get("RNN_KIT_TIMEOUT", "10"))
+        graded = grade(_submission_path(root / "submission"), student="submission", timeout=timeout)
+        data = gradescope_results(graded)
+    except BaseException as exc:  # the grader itself failed: still tell the student something true
+        data = {"score": 0.0, "output": "The autograder failed while grading this submission "
+                f"({type(exc).__name__}: {exc}). Please contact the course staff.", "tests": [],
+                "extra_data": {"traceback": traceback.format_exc()[-4000:]}}
+        write_atomic(results, json.dumps(data, indent=1) + "\n")
+        if not isinstance(exc, Exception):
+            raise
+        return 1
+    write_atomic(results, json.dumps(data, indent=1) + "\n")
+    print(data["output"], file=sys.stdout)
+    return 0
