@@ -74,6 +74,7 @@ autograder = ["fixtures.npz", "kitdata.json"]
 
 [tool.pytest.ini_options]
 testpaths = ["exercises"]
+addopts = "-p no:hypothesispytest -p no:benchmark -p no:anyio"
 """
 
 README = """# Why sequences need memory: exercises

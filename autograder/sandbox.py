@@ -19,7 +19,6 @@ students' files do not exist in there. Without bubblewrap, `PROTECTIONS` lists w
 missing, and every result records the level reached.
 """
 import atexit
-import functools
 import json
 import os
 import shutil
@@ -110,17 +109,9 @@ def bwrap_command(python_args):
     return args + ["--", sys.executable, "-I", SANDBOX_WORKER, *python_args]
 
 
-@functools.lru_cache(maxsize=None)
 def bwrap_works():
-    """True if bubblewrap is installed and can start Python with numpy here (checked once)."""
-    if os.environ.get("RNN_KIT_NO_BWRAP") or not shutil.which("bwrap"):
-        return False
-    try:
-        probe = subprocess.run(bwrap_command(["--probe"]), capture_output=True, timeout=30,
-                               stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0 and b"probe ok" in probe.stdout
+    """True if this process's fork server runs inside bubblewrap (it is started, and tried, once)."""
+    return shared_server().sandbox
 
 
 def protections():
@@ -137,8 +128,8 @@ def protections():
 class ForkServer:
     """A warm process that forks one locked-down worker per submission."""
 
-    def __init__(self, *, sandbox=None):
-        self.sandbox = bwrap_works() if sandbox is None else sandbox
+    def __init__(self, *, sandbox):
+        self.sandbox = sandbox
         self._lock = threading.Lock()
         parent, child = socket.socketpair()
         if self.sandbox:
@@ -219,10 +210,24 @@ class ForkedWorker:
 _servers = {}
 
 
+def _start_server():
+    """A fork server in bubblewrap if it works here (one worker is spawned to prove it), else without."""
+    if not os.environ.get("RNN_KIT_NO_BWRAP") and shutil.which("bwrap"):
+        server = None
+        try:
+            server = ForkServer(sandbox=True)
+            server.start().kill()  # bubblewrap can fail to make namespaces; a spawn shows it works
+            return server
+        except (OSError, RuntimeError, ValueError, EOFError, worker.WireError):
+            if server is not None:
+                server.close()
+    return ForkServer(sandbox=False)
+
+
 def shared_server():
     """This process's fork server, started on first use (a forked grader gets its own)."""
     pid = os.getpid()
     if pid not in _servers:
-        _servers[pid] = ForkServer()
+        _servers[pid] = _start_server()
         atexit.register(_servers[pid].close)
     return _servers[pid]

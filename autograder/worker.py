@@ -648,9 +648,6 @@ def main(argv):
     """python -I worker.py FD_IN FD_OUT  (one worker), or  python -I worker.py --fork-server FD"""
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # a submission must not reach anything through stdin
-    if argv[1] == "--probe":
-        print("probe ok", np.__version__)
-        return
     if argv[1] == "--fork-server":
         fork_server(int(argv[2]))
         return

@@ -1,7 +1,7 @@
 """Class grading throughput: how long `rnn-grade class` takes per submission.
 
-    python benchmarks/class_throughput.py                  # 200 students, -j = cores
-    python benchmarks/class_throughput.py -n 50 -j 1 -j 2   # a scaling table
+    python benchmarks/class_throughput.py                          # 200 students, -j = cores, nbgrader on 20
+    python benchmarks/class_throughput.py -n 50 -n 200 -n 1000 -j 1 -j 2 --nbgrader 0   # scaling
 
 The class is a realistic mix built from the sample-class recipes: mostly correct or partly
 done, some with typical mistakes, some that crash, a cheater, and exactly one that loops
@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder import sample_class  # noqa: E402
+from autograder import kit, sample_class  # noqa: E402
 from autograder.classroom import grade_class  # noqa: E402
 from autograder.sandbox import protections  # noqa: E402
 
@@ -49,6 +49,78 @@ def make_class(n, folder):
     return names
 
 
+def function_sources(path):
+    """{function: source} of what a student handed in (module files or notebooks)."""
+    import ast
+
+    from autograder.grading import read
+
+    out = {}
+    for module, (source, _name) in read(path).modules.items():
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            out.update({f: source for f in kit.functions_by_module()[module]})  # hand the broken text in as is
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                out[node.name] = ast.get_source_segment(source, node)
+    return out
+
+
+def notebook_class(class_dir, names, release, folder):
+    """The same students as nbgrader submissions: the released notebooks with their functions filled in."""
+    import json
+
+    for student in names:
+        path = class_dir / student if (class_dir / student).exists() else class_dir / f"{student}.zip"
+        sources = function_sources(path)
+        target = folder / student
+        target.mkdir(parents=True)
+        for notebook in sorted(release.glob("*.ipynb")):
+            nb = json.loads(notebook.read_text())
+            for cell in nb["cells"]:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                name = meta.get("grade_id", "").split("__")[-1]
+                if cell["cell_type"] == "code" and meta.get("solution") and name in sources:
+                    cell["source"] = sources[name]
+            (target / notebook.name).write_text(json.dumps(nb))
+
+
+def nbgrader_compare(n, jobs, timeout):
+    """Time `rnn-grade class` on the notebook form and `nbgrader autograde` on the same notebooks."""
+    import subprocess
+
+    from autograder.course import write_course
+
+    with tempfile.TemporaryDirectory(prefix="rnn-bench-nb-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "class").mkdir()
+        names = make_class(n, tmp / "class")
+        course = tmp / "course"
+        write_course(course, "bench")
+        config = course / "nbgrader_config.py"
+        config.write_text(config.read_text().replace("c.ExecutePreprocessor.timeout = 60",
+                                                     f"c.ExecutePreprocessor.timeout = {int(timeout)}"))
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "bench", "--force"], cwd=course,
+                       check=True, capture_output=True)
+        notebook_class(tmp / "class", names, course / "release" / "bench", tmp / "nbclass")
+        started = time.perf_counter()
+        grade_class(tmp / "nbclass", tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False)
+        ours = time.perf_counter() - started
+        shutil.copytree(tmp / "nbclass", course / "submitted", dirs_exist_ok=True)
+        for student in names:  # nbgrader wants submitted/<student>/<assignment>/
+            folder = course / "submitted" / student
+            (folder / "bench").mkdir()
+            for notebook in folder.glob("*.ipynb"):
+                notebook.rename(folder / "bench" / notebook.name)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "bench", "--force", "--create"], cwd=course,
+                       capture_output=True)
+        theirs = time.perf_counter() - started
+    return ours, theirs
+
+
 def run(n, jobs, timeout, keep=None):
     with tempfile.TemporaryDirectory(prefix="rnn-bench-") as tmp:
         tmp = Path(tmp)
@@ -70,6 +142,8 @@ def main(argv=None):
     parser.add_argument("-n", type=int, action="append", help="class size (repeatable; default 200)")
     parser.add_argument("-j", type=int, action="append", help="parallel graders (repeatable; default: cores)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default %(default)s)")
+    parser.add_argument("--nbgrader", type=int, default=20, metavar="K",
+                        help="also time nbgrader autograde on the first K students as notebooks (0: skip)")
     args = parser.parse_args(argv)
     sizes, jobs = args.n or [200], args.j or [os.cpu_count() or 1]
     print(f"machine: {os.cpu_count()} cores; sandbox: {protections()['level']}; per-call timeout {args.timeout:g} s")
@@ -79,6 +153,14 @@ def main(argv=None):
             r = run(n, j, args.timeout)
             print(f"{r['n']:>5} {r['jobs']:>3} {r['wall']:>8.2f} {r['per_submission']:>15.3f} {r['median']:>9.3f} "
                   f"{r['p95']:>7.3f} {r['max']:>7.2f}", flush=True)
+    if args.nbgrader:
+        k = args.nbgrader
+        ours, theirs = nbgrader_compare(k, jobs[0], args.timeout)
+        print(f"\nthe same {k} students as nbgrader notebooks (5 per student), per-cell/per-call timeout {args.timeout:g} s:")
+        print(f"{'grader':<44}{'total s':>9}{'s/submission':>14}")
+        print(f"{'rnn-grade class (notebooks, -j ' + str(jobs[0]) + ', sandbox on)':<44}{ours:>9.2f}{ours / k:>14.3f}")
+        print(f"{'nbgrader autograde (one at a time)':<44}{theirs:>9.2f}{theirs / k:>14.3f}")
+        print(f"{'nbgrader / rnn-grade':<44}{theirs / ours:>9.1f}x")
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(f"peak memory of one grader process: {peak / 1024:.0f} MB")
 
