@@ -216,10 +216,10 @@ def _svg_histogram(values, maximum=100.0, bins=10):
     return "".join(parts)
 
 
-def _svg_bars(rows, width=640):
+def _svg_bars(rows, width=860):
     """rows: [(label, fraction in [0, 1], text)] as horizontal bars."""
     line = 18
-    label_w = 330
+    label_w = 430
     height = line * len(rows) + 10
     parts = [f"<svg viewBox='0 0 {width} {height}' width='{width}' role='img'>"]
     for i, (label, fraction, text) in enumerate(rows):
@@ -246,7 +246,7 @@ def report_html(run):
     checks = all_checks()
     maximum = graded[0].max_score if graded else 100.0
     hints = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
-    out = [f"<!doctype html><meta charset=utf-8><title>Class report</title><style>{STYLE}</style>",
+    out = [f"<!doctype html><meta charset=utf-8><title>Class report</title><style>{STYLE.replace('max-width:980px', 'max-width:1100px')}</style>",
            "<h1>Class report</h1>"]
     if totals:
         out.append(f"<p>{len(graded)} students; mean {statistics.mean(totals):.1f}, median "
@@ -272,7 +272,7 @@ def report_html(run):
         passed = sum(1 for g in graded for r in g.results if r.name == c.name and r.passed)
         rate.append((passed / len(graded) if graded else 0.0, c))
     rate.sort(key=lambda item: (item[0], kit.MODULES.index(item[1].module)))
-    out.append(_svg_bars([(c.name.removeprefix("test_")[:52] + (" (h)" if c.visibility == "hidden" else ""),
+    out.append(_svg_bars([(c.name.removeprefix("test_")[:64] + (" (h)" if c.visibility == "hidden" else ""),
                            p, f"{p:.0%}") for p, c in rate]))
     mistakes = Counter(r.mistake for g in graded for r in g.results if r.mistake)
     who = {}

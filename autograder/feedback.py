@@ -54,7 +54,8 @@ def describe(value):
     if isinstance(value, list):
         return f"a list of {len(value)} values"
     if isinstance(value, Foreign):
-        return f"a {value.type_name} ({value.text})"
+        return (f"an object of type {value.type_name} ({value.text[:120]}); return plain numpy arrays "
+                f"(np.asarray(...)), not subclasses or other objects")
     if value is None:
         return "None (is a `return` missing?)"
     return f"a {type(value).__name__} ({value!r})"
@@ -129,6 +130,9 @@ def _scalar_problem(got, want, name):
 
 def difference(got, want, function, name=""):
     """What is wrong with `got` as a result of `function` ("returned ..."), or None if it matches `want`."""
+    if isinstance(want, Foreign):  # comparing two answers of the student's (a purity check)
+        same = isinstance(got, Foreign) and (got.type_name, got.text) == (want.type_name, want.text)
+        return None if same else f"returned {describe(got)}; the first call returned {describe(want)}"
     if isinstance(want, tuple):
         names = OUTPUT_NAMES.get(function) or tuple(f"value {k + 1}" for k in range(len(want)))
         spelled = "(" + ", ".join(names) + ")"

@@ -236,18 +236,24 @@ def feedback_html(graded):
         out.append(f"<tr><td>{esc(module)}</td><td>{m['earned']:g} / {m['possible']:g}</td>"
                    f"<td style='width:50%'><div class=bar><span style='width:{width:.0f}%'></span></div></td></tr>")
     out.append("</table>")
+    def row(r):
+        mark = "<span class=pass>passed</span>" if r.passed else f"<span class=fail>{esc(r.status)}</span>"
+        title = esc(r.name.removeprefix("test_").replace("_", " "))
+        tag = " <span class=muted>(hidden)</span>" if r.visibility == "hidden" else ""
+        body = ""
+        if not r.passed:
+            body = f"<pre>{esc(_hidden_output(r) if r.visibility == 'hidden' else r.message)}</pre>"
+        return f"<tr><td>{mark}</td><td>{title}{tag}{body}</td><td>{r.score:g} / {r.points:g}</td></tr>"
+
     for module in data["modules"]:
-        out.append(f"<h2>{esc(module)}.py: {esc(kit.LESSON_PARTS.get(module, ''))}</h2><table>")
-        for r in (r for r in graded.results if r.module == module):
-            mark = "<span class=pass>passed</span>" if r.passed else f"<span class=fail>{esc(r.status)}</span>"
-            title = esc(r.name.removeprefix("test_").replace("_", " "))
-            tag = " <span class=muted>(hidden)</span>" if r.visibility == "hidden" else ""
-            body = ""
-            if not r.passed:
-                text = _hidden_output(r) if r.visibility == "hidden" else r.message
-                body = f"<pre>{esc(text)}</pre>"
-            out.append(f"<tr><td>{mark}</td><td>{title}{tag}{body}</td><td>{r.score:g} / {r.points:g}</td></tr>")
-        out.append("</table>")
+        results = [r for r in graded.results if r.module == module]
+        failed, passed = [r for r in results if not r.passed], [r for r in results if r.passed]
+        out.append(f"<h2>{esc(module)}.py: {esc(kit.LESSON_PARTS.get(module, ''))}</h2>")
+        if failed:  # what to fix first, then the passed checks folded away
+            out.append("<table>" + "".join(row(r) for r in failed) + "</table>")
+        if passed:
+            out.append(f"<details><summary>{len(passed)} of {len(results)} checks passed"
+                       f"</summary><table>" + "".join(row(r) for r in passed) + "</table></details>")
     out.append(f"<p class=muted>Graded in {graded.seconds:.2f} s; sandbox: {esc(graded.sandbox.get('level', '?'))}.</p>")
     return "\n".join(out) + "\n"
 

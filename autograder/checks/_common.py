@@ -85,6 +85,9 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
         args = make_inputs(function, 7)
         first = impl.call(function, args, {}, fresh=True)
         mutated = impl.last.mutated
+        problem = difference(first, ref.call(function, args), function)
+        if problem and "wrong values" not in problem:  # purity is judged on real answers (of any value)
+            raise failure(impl, ref, function, problem, call=recipe(function, 7))
         if mutated:
             raise failure(impl, ref, function,
                           f"changed its input(s) in place ({', '.join(mutated)}); work on new arrays "
