@@ -294,19 +294,24 @@ class _Callable:
         return Bound("probe", name, **kwargs)
 
 
-def digest(function, args, kwargs=None):
-    """A key for a call whose arguments are all plain values, or None (e.g. a Python callable)."""
+def _digest_encoded(function, args_tree, kwargs_tree, blobs):
     import hashlib
 
-    blobs = []
-    try:
-        tree = [[worker.encode(a, blobs) for a in args], {k: worker.encode(v, blobs) for k, v in (kwargs or {}).items()}]
-    except WireError:
-        return None
-    h = hashlib.blake2b(json.dumps([function, tree], sort_keys=True).encode(), digest_size=20)
+    h = hashlib.blake2b(json.dumps([function, args_tree, kwargs_tree], sort_keys=True).encode(), digest_size=20)
     for blob in blobs:
         h.update(blob)
     return h.hexdigest()
+
+
+def digest(function, args, kwargs=None):
+    """A key for a call whose arguments are all plain values, or None (e.g. a Python callable)."""
+    blobs = []
+    try:
+        args_tree = [worker.encode(a, blobs) for a in args]
+        kwargs_tree = {k: worker.encode(v, blobs) for k, v in (kwargs or {}).items()}
+    except WireError:
+        return None
+    return _digest_encoded(function, args_tree, kwargs_tree, blobs)
 
 
 def freeze(value):
@@ -448,11 +453,7 @@ class WorkerImpl(_Callable):
                   "kwargs": {k: worker.encode(v, blobs) for k, v in kwargs.items()}}
         key = None
         if not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
-            import hashlib
-            h = hashlib.blake2b(json.dumps([function, header["args"], header["kwargs"]]).encode(), digest_size=20)
-            for blob in blobs:
-                h.update(blob)
-            key = h.hexdigest()
+            key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
                 return value
