@@ -42,16 +42,17 @@ class ClassRun:
     seconds: float = 0.0
 
 
-def discover(submissions):
+def discover(submissions, skip=()):
     """[(student, path)]: one per subdirectory, zip, notebook or .py file, sorted by name."""
     submissions = Path(submissions)
+    skip = {Path(p).resolve() for p in skip}
     if not submissions.exists():
         raise ClassError(f"{submissions}: no such folder")
     if not submissions.is_dir():
         raise ClassError(f"{submissions} is not a folder; give the folder holding one entry per student")
     entries = []
     for path in sorted(submissions.iterdir()):
-        if path.name.startswith((".", "_")):
+        if path.name.startswith((".", "_")) or path.resolve() in skip:
             continue
         if path.is_dir() or path.suffix.lower() in SUBMISSION_SUFFIXES:
             entries.append(path)
@@ -62,7 +63,13 @@ def discover(submissions):
 
 
 def _safe_name(student):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
+    """A folder name for `student`; a hash suffix keeps "a b" and "a_b" apart."""
+    import hashlib
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student).lstrip(".") or "_"
+    if safe != student:
+        safe += "-" + hashlib.blake2b(student.encode(), digest_size=3).hexdigest()
+    return safe
 
 
 def _grade_one(job):
@@ -77,6 +84,34 @@ def _grade_one(job):
                           f"internal grader error: {type(exc).__name__}: {exc}") for c in checks]
         graded = Graded(student, results, 0.0, sum(c.points for c in checks), 0.0, "", {}, [], f"grader error: {exc}")
     return graded_to_dict(graded)
+
+
+def _grade_in_pool(jobs_todo, jobs, record):
+    """Grade in `jobs` forked processes; return the jobs lost to a process that died."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    lost = []
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_grader) as pool:
+        futures = {pool.submit(_grade_one, job): job for job in jobs_todo}
+        for future in as_completed(futures):
+            try:
+                data = future.result()
+            except BrokenProcessPool:
+                lost.append(futures[future])
+                continue
+            record(data)
+    return lost
+
+
+def _lost(job, reason):
+    from .runner import Result
+
+    student, _path, _timeout, group = job
+    checks = all_checks(group)
+    results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0, reason) for c in checks]
+    return Graded(student, results, 0.0, sum(c.points for c in checks), 0.0, "", {}, [], reason)
 
 
 def _init_grader():
@@ -134,8 +169,10 @@ def grade_class(submissions, out, *, jobs=None, regrade=False, timeout=DEFAULT_T
                 progress=True, stream=sys.stderr):
     """Grade every submission in `submissions` into `out`; see the module docstring."""
     started = time.monotonic()
-    entries = discover(submissions)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ClassError(f"{out} exists and is not a folder; give --out a folder for the results")
+    entries = discover(submissions, skip=[out])
     out.mkdir(parents=True, exist_ok=True)
     run = ClassRun(out, {})
     todo, previous = [], {}
@@ -167,10 +204,11 @@ def grade_class(submissions, out, *, jobs=None, regrade=False, timeout=DEFAULT_T
         for job in todo:
             record(_grade_one(job))
     elif todo:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs, initializer=_init_grader) as pool:
-            for data in pool.imap_unordered(_grade_one, todo):
-                record(data)
+        left = _grade_in_pool(todo, jobs, record)
+        if left:  # a grader process died (out of memory?): once more in a fresh pool, then give up on them
+            for job in _grade_in_pool(left, jobs, record):
+                record(graded_to_dict(_lost(job, "the grading process for this submission died twice "
+                                                 "(it may use far too much memory)")))
     run.graded = {s: run.graded[s] for s, _ in entries if s in run.graded}
     write_atomic(out / "grades.csv", grades_csv(run.graded.values()))
     write_atomic(out / "report.html", report_html(run))

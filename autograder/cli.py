@@ -56,6 +56,10 @@ def _grade(args):
     if not path.exists():
         print(f"rnn-grade grade: {path}: no such file or directory", file=sys.stderr)
         return 2
+    if args.out and Path(args.out).is_dir():
+        print(f"rnn-grade grade: --out {args.out} is a folder; give the path of the results.json to write",
+              file=sys.stderr)
+        return 2
     graded = grade(path, timeout=args.timeout)
     print(table(graded))
     if args.out:

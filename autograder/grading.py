@@ -268,6 +268,8 @@ def table(graded):
     lines.append(f"sandbox: {graded.sandbox.get('level')}" + (
         f" (missing: {'; '.join(graded.sandbox['missing'])})" if graded.sandbox.get("missing") else ""))
     lines += [f"note: {n}" for n in graded.notes]
+    if graded.error:
+        lines.append(f"the submission could not be read: {graded.error}")
     return "\n".join(lines)
 
 

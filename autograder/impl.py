@@ -346,19 +346,29 @@ class WorkerImpl(_Callable):
         from .sandbox import shared_server
 
         self.submission, self.timeout = submission, timeout
+        self._default_launcher = launcher is None
         self.launcher = launcher or shared_server()
         self.applied = []
         self.given_up = {}       # function -> CallFailed to repeat without calling again
         self.crashes = {}
         self.memo = {}           # call digest -> (value, CallInfo): checks often repeat a call
         self.cleared = set()     # functions probed after a dependency timed out
+        self.imported = set()    # modules loaded in the current worker
         self._proc = None
         self.calls = 0
 
     # -- process management -------------------------------------------------------------
     def _ensure(self):
         if self._proc is None:
-            self._proc = self.launcher.start()
+            try:
+                self._proc = self.launcher.start()
+            except RuntimeError:
+                if not self._default_launcher:
+                    raise
+                from .sandbox import shared_server
+
+                self.launcher = shared_server()  # a broken server is replaced; try once more
+                self._proc = self.launcher.start()
             self.applied = self._proc.applied
             header = {"op": "load", "package": "submission", "modules": self.submission.wire_modules(),
                       "module_of": kit.module_of()}
@@ -372,6 +382,7 @@ class WorkerImpl(_Callable):
         if self._proc is not None:
             self._proc.kill()
             self._proc = None
+        self.imported = set()
 
     def close(self):
         if self._proc is not None:
@@ -457,12 +468,36 @@ class WorkerImpl(_Callable):
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
                 return value
-        value = self._call(function, header, blobs)
-        if key is not None:
+        value = self._call(function, header, blobs, retry=True)
+        if key is not None and self._reply_size <= self.MEMO_LIMIT:
             self.memo[key] = (freeze(value), self.last)
         return value
 
-    def _call(self, function, header, blobs):
+    #: replies larger than this are never kept in memory
+    MEMO_LIMIT = 1 << 20
+
+    def _import(self, module):
+        """Load `module` in the worker on its own, under the time limit."""
+        if module in self.imported:
+            return
+        self.imported.add(module)
+        proc = self._ensure()
+        try:
+            worker.write_frame(proc.to_worker, worker.pack({"op": "import", "module": module}))
+            self._receive(time.monotonic() + self.timeout)
+        except TimeoutError:
+            self._stop()
+            for function in kit.functions_by_module().get(module, ()):
+                self.given_up[function] = TimedOut(function, f"could not be called: importing {module}.py did not "
+                                                             f"finish within {self.timeout:g} s (code at the top "
+                                                             f"level of the file that loops or waits?)")
+        except (EOFError, OSError, WireError):
+            self._stop()  # a crash at import shows up, with its reason, at the first call
+
+    def _call(self, function, header, blobs, retry=False):
+        self._import(header["module"])
+        if function in self.given_up:
+            raise self.given_up[function]
         proc = self._ensure()
         self.calls += 1
         try:
@@ -477,11 +512,16 @@ class WorkerImpl(_Callable):
         except (EOFError, OSError, WireError) as exc:
             reason = self._proc.describe_exit() if self._proc else str(exc)
             self._stop()
+            if retry and not isinstance(exc, WireError):
+                # the worker may have been broken by an earlier call (a closed pipe, a pending alarm):
+                # try once more on a fresh one before blaming this function
+                return self._call(function, header, blobs)
             count = self.crashes[function] = self.crashes.get(function, 0) + 1
             failure = WorkerCrashed(function, reason if not isinstance(exc, WireError) else f"sent back garbage ({exc})")
             if count >= 2:
                 self.given_up[function] = failure
             raise failure from None
+        self._reply_size = sum(len(b) for b in reply_blobs)
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)

@@ -64,6 +64,8 @@ def run_check(check, impl, ref):
     except Exception as caught:  # noqa: BLE001 - every outcome becomes a result
         exc = caught
     status, message, mistake = classify(exc, check, impl, ref)
+    if exc is not None:
+        exc.__traceback__ = None  # its frames hold the check's arrays: free them now, not at the next gc
     return Result(check.name, check.module, check.function, check.points, check.visibility, status,
                   check.points if status == "passed" else 0.0, message, mistake)
 

@@ -105,7 +105,10 @@ def bwrap_command(python_args):
     for key, value in scrubbed_env().items():
         args += ["--setenv", key, value]
     if os.geteuid() == 0:  # the child drops to nobody itself, so that RLIMIT_NPROC applies
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+        # the server keeps what it needs to drop children to nobody, kill them and remove their folders;
+        # the children lose every capability when they become nobody
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL",
+                 "--cap-add", "CAP_DAC_OVERRIDE"]
     return args + ["--", sys.executable, "-I", SANDBOX_WORKER, *python_args]
 
 
@@ -143,22 +146,41 @@ class ForkServer:
         self.control = parent
         self.reader = parent.makefile("rb")
 
+    broken = False
+
     def start(self):
+        """A fresh locked-down worker; raises RuntimeError (and marks the server broken) if that fails."""
         with self._lock:
-            self.control.sendall(b'{"op": "spawn"}\n')
-            message, fds, _flags, _addr = socket.recv_fds(self.control, 4096, 2)
-            if len(fds) != 2:
+            try:
+                self.control.sendall(b'{"op": "spawn"}\n')
+                message, fds, _flags, _addr = socket.recv_fds(self.control, 4096, 2)
+                pid = json.loads(message)["pid"] if len(fds) == 2 else None
+            except (OSError, ValueError, KeyError, TypeError):
+                pid = None
+            if not isinstance(pid, int):
+                self.broken = True
                 raise RuntimeError("the fork server did not hand over a worker")
-            pid = json.loads(message)["pid"]
         process = ForkedWorker(self, pid, fds[0], fds[1])
-        ready, _ = worker.unpack(worker.read_frame(process.from_worker))
-        process.applied = ready.get("ready", [])
+        try:
+            ready, _ = worker.unpack(worker.read_frame(process.from_worker))
+        except (OSError, EOFError, ValueError) as exc:
+            process.kill()
+            raise RuntimeError(f"a new worker died before it was ready ({exc})") from None
+        process.applied = ready.get("ready", []) if isinstance(ready.get("ready"), list) else []
         return process
 
     def kill(self, pid):
+        """Kill a worker and return how it ended ({"signal": ..., "code": ...})."""
         with self._lock:
-            self.control.sendall(json.dumps({"op": "kill", "pid": pid}).encode() + b"\n")
-            return json.loads(self.reader.readline() or b"{}")
+            try:
+                self.control.sendall(json.dumps({"op": "kill", "pid": pid}).encode() + b"\n")
+                reply = json.loads(self.reader.readline() or b"{}")
+                if not isinstance(reply, dict):
+                    raise ValueError(reply)
+                return reply
+            except (OSError, ValueError):
+                self.broken = True  # the next WorkerImpl gets a new server
+                return {}
 
     def close(self):
         try:
@@ -182,6 +204,7 @@ class ForkedWorker:
 
     def _stop(self):
         if self.exit is None:
+            self.exit = {}  # set first: the fds are closed exactly once, whatever happens next
             for fd in (self.to_worker, self.from_worker):
                 try:
                     os.close(fd)
@@ -195,14 +218,14 @@ class ForkedWorker:
     def describe_exit(self):
         self._stop()
         signum, code = self.exit.get("signal"), self.exit.get("code")
-        if signum:
+        if isinstance(signum, int) and signum:
             import signal
 
             name = signal.Signals(signum).name
             hint = {"SIGXCPU": " (CPU time limit)", "SIGKILL": " (killed: a limit was hit)",
                     "SIGSEGV": " (segmentation fault)", "SIGXFSZ": " (file size limit)"}.get(name, "")
             return f"the process was killed by {name}{hint}"
-        if code is not None:
+        if isinstance(code, int):
             return f"the process exited with code {code} (os._exit, sys.exit at the top level, or a crash)"
         return "the process stopped answering"
 
@@ -227,7 +250,9 @@ def _start_server():
 def shared_server():
     """This process's fork server, started on first use (a forked grader gets its own)."""
     pid = os.getpid()
-    if pid not in _servers:
+    if pid not in _servers or _servers[pid].broken:
+        if pid in _servers:
+            _servers[pid].close()
         _servers[pid] = _start_server()
         atexit.register(_servers[pid].close)
     return _servers[pid]

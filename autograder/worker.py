@@ -24,15 +24,23 @@ import os
 import re
 import struct
 import sys
+import tempfile
 import traceback
 
 import numpy as np
 
-MAX_FRAME = 256 * 1024 * 1024      # bytes in one frame from either side
+MAX_FRAME = 64 * 1024 * 1024       # bytes in one frame from either side
 MAX_HEADER = 4 * 1024 * 1024       # bytes of JSON in one frame
 MAX_TEXT = 4000                    # characters of printed output or repr kept per call
 #: dtypes an array may have on the wire; anything else (objects, strings, records) is refused
 WIRE_DTYPES = {"<f8", "<f4", "<f2", "<i8", "<i4", "<i2", "|i1", "<u8", "<u4", "<u2", "|u1", "|b1"}
+
+
+# numpy names bound once, at start-up: a submission that rebinds np.ndarray changes nothing here
+_NDARRAY, _ASCONTIGUOUS, _FROMBUFFER, _DTYPE, _ASARRAY = (np.ndarray, np.ascontiguousarray, np.frombuffer,
+                                                          np.dtype, np.asarray)
+_BOOLS = (bool, np.bool_)
+_SCALARS = (float, np.float64, np.float32, np.int64, np.int32)
 
 
 class WireError(ValueError):
@@ -69,7 +77,7 @@ _HEADERS = {}
 
 def _npy_bytes(array):
     """An array as .npy version 1.0 bytes (C order), exactly as numpy's own writer lays them out."""
-    array = array if array.flags.c_contiguous else np.ascontiguousarray(array)  # keeps 0-d arrays 0-d
+    array = array if array.flags.c_contiguous else _ASCONTIGUOUS(array)  # keeps 0-d arrays 0-d
     key = (array.dtype.str, array.shape)
     head = _HEADERS.get(key)
     if head is None:
@@ -104,14 +112,14 @@ def _load_npy(blob):
     shape = tuple(int(p) for p in shape_text.replace(" ", "").split(",") if p)
     if len(shape) > 8:
         raise WireError(f"refused an array of shape {shape}")
-    dtype = np.dtype(descr)
+    dtype = _DTYPE(descr)
     count = 1
     for size in shape:
         count *= size
     data = blob[10 + n:]
     if count * dtype.itemsize != len(data):
         raise WireError(f"array data is {len(data)} bytes, header says {count * dtype.itemsize}")
-    array = np.frombuffer(data, dtype=dtype, count=count).reshape(shape, order="F" if fortran == "True" else "C")
+    array = _FROMBUFFER(data, dtype=dtype, count=count).reshape(shape, order="F" if fortran == "True" else "C")
     return array.copy()  # owns its memory, writable, C order
 
 
@@ -123,19 +131,19 @@ def encode(value, blobs, *, strict=True):
     those becomes a Foreign description instead of raising.
     """
     kind = type(value)
-    if kind is np.ndarray:
+    if kind is _NDARRAY:
         if value.dtype.str in WIRE_DTYPES:
             blobs.append(_npy_bytes(value))
             return {"t": "a", "i": len(blobs) - 1}
         if strict:
             raise WireError(f"cannot send an array of dtype {value.dtype}")
         return {"t": "x", "type": f"ndarray of dtype {value.dtype}", "text": f"shape {value.shape}"}
-    if kind in (bool, np.bool_):
+    if kind in _BOOLS:
         return {"t": "b", "v": bool(value)}
     if kind is int:
         return {"t": "i", "v": value} if abs(value) < 2**53 else {"t": "f", "v": float(value)}
-    if kind in (float, np.float64, np.float32, np.int64, np.int32):
-        blobs.append(_npy_bytes(np.asarray(value)))
+    if kind in _SCALARS:
+        blobs.append(_npy_bytes(_ASARRAY(value)))
         return {"t": "s", "i": len(blobs) - 1}  # a 0-d array: NaN and inf survive
     if value is None:
         return {"t": "n"}
@@ -443,15 +451,15 @@ def _handle_call(submission, request, out):
 
 def _snapshot(args, kwargs):
     """Raw bytes of every array argument (bytes compare cannot be monkeypatched)."""
-    return {key: bytes(memoryview(np.ascontiguousarray(v)).cast("B")) for key, v in _arrays(args, kwargs)}
+    return {key: bytes(memoryview(_ASCONTIGUOUS(v)).cast("B")) for key, v in _arrays(args, kwargs)}
 
 
 def _arrays(args, kwargs):
     for i, v in enumerate(args):
-        if type(v) is np.ndarray:
+        if type(v) is _NDARRAY:
             yield i, v
     for k, v in kwargs.items():
-        if type(v) is np.ndarray:
+        if type(v) is _NDARRAY:
             yield k, v
 
 
@@ -467,6 +475,22 @@ def _changed(before, function, args, kwargs):
     except (TypeError, ValueError):
         names = []
     return [(names[k] if k < len(names) else f"argument {k + 1}") if isinstance(k, int) else k for k in changed]
+
+
+def _calm_signals():
+    """Undo timers and handlers a call may have left armed, so they cannot strike during the next call."""
+    import signal
+
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        try:
+            signal.setitimer(timer, 0)
+        except (OSError, ValueError):
+            pass
+    for name in ("SIGALRM", "SIGVTALRM", "SIGPROF", "SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGPIPE"):
+        try:
+            signal.signal(getattr(signal, name), signal.SIG_DFL if name != "SIGINT" else signal.default_int_handler)
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def serve(fd_in, fd_out):
@@ -487,6 +511,14 @@ def serve(fd_in, fd_out):
             submission = _Submission(header["package"], {k: tuple(v) for k, v in header["modules"].items()})
             write_frame(fd_out, pack({"ok": True}))
             continue
+        if op == "import":  # load one module now, so a hang at import costs one timeout, not one per function
+            try:
+                submission.module(str(header.get("module")))
+                reply = {"ok": True}
+            except BaseException as exc:
+                reply = {"error": "load_error", "message": f"{type(exc).__name__}: {exc}"[:MAX_TEXT]}
+            write_frame(fd_out, pack(reply))
+            continue
         if op == "call":
             request = dict(header)
             request["args"] = decode({"t": "list", "v": header.get("args", [])}, blobs)
@@ -496,6 +528,7 @@ def serve(fd_in, fd_out):
                 reply, reply_blobs = _handle_call(submission, request, out)
             finally:
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+                _calm_signals()
             write_frame(fd_out, pack(reply, reply_blobs))
             continue
         write_frame(fd_out, pack(_reply_error("protocol", f"unknown op {op!r}")))
@@ -535,8 +568,7 @@ def lock_down():
             applied.append("uid nobody")
         except OSError:
             pass
-    tmp = f"/tmp/rnn-work-{os.getpid()}"
-    os.mkdir(tmp, 0o700)
+    tmp = tempfile.mkdtemp(prefix=f"rnn-work-{os.getpid()}-", dir="/tmp")  # random name: nothing to squat
     os.chdir(tmp)
     os.environ["TMPDIR"] = tmp
     for name, value in LIMITS:
@@ -563,7 +595,7 @@ def _preload():
     import numpy.lib.format  # noqa: F401
     import numpy.linalg  # noqa: F401
     import numpy.random  # noqa: F401
-    for name in ("math", "functools", "itertools", "collections", "copy", "random", "typing", "dataclasses",
+    for name in ("ctypes", "glob", "shutil", "math", "functools", "itertools", "collections", "copy", "random", "typing", "dataclasses",
                  "numbers", "operator", "string", "enum", "statistics", "time", "encodings.idna", "socket",
                  "numpy.typing", "numpy.lib.stride_tricks", "numpy.fft", "numpy.polynomial"):
         try:
@@ -572,11 +604,42 @@ def _preload():
             pass
 
 
+def _close_all_but(keep):
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = range(3, 1024)
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _die_with_parent():
+    """Ask the kernel to kill this worker when the fork server dies (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _remove_workdirs(pid):
+    import glob
+    import shutil
+
+    for folder in glob.glob(f"/tmp/rnn-work-{pid}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def fork_server(control_fd):
     """Serve spawn/kill requests from the grading process on a unix socket (JSON lines)."""
     import signal
     import socket
-    import time
 
     _preload()
     control = socket.socket(fileno=control_fd)
@@ -593,6 +656,23 @@ def fork_server(control_fd):
             statuses[pid] = status
 
     reader = control.makefile("rb")
+    children = set()
+    try:
+        _serve_forks(control, reader, children, statuses, reap)
+    finally:  # the grader went away or said exit: no worker may outlive it
+        for pid in children:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            _remove_workdirs(pid)
+
+
+def _serve_forks(control, reader, children, statuses, reap):
+    import signal
+    import socket
+    import time
+
     while True:
         line = reader.readline()
         if not line:
@@ -605,9 +685,8 @@ def fork_server(control_fd):
             pid = os.fork()
             if pid == 0:
                 try:
-                    control.close()
-                    os.close(to_w)
-                    os.close(from_r)
+                    _close_all_but({0, 1, 2, to_r, from_w})  # the control channel must not reach student code
+                    _die_with_parent()
                     applied = lock_down()
                     write_frame(from_w, pack({"ready": applied}))
                     serve(to_r, from_w)
@@ -615,6 +694,7 @@ def fork_server(control_fd):
                     os._exit(0)
             os.close(to_r)
             os.close(from_w)
+            children.add(pid)
             socket.send_fds(control, [json.dumps({"pid": pid}).encode() + b"\n"], [to_w, from_r])
             os.close(to_w)
             os.close(from_r)
@@ -637,6 +717,8 @@ def fork_server(control_fd):
                 else:
                     time.sleep(0.002)
             status = statuses.pop(pid, None)
+            children.discard(pid)
+            _remove_workdirs(pid)
             signum = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
             code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
             control.sendall(json.dumps({"signal": signum, "code": code}).encode() + b"\n")

@@ -37,7 +37,7 @@ def test_rnn_forward_can_tell_a_sequence_from_its_reverse(impl, ref):
     x, h0, Wx, Wh, b = make_inputs("rnn_forward", 32, N=3, T=6, D=4, H=5)
     forward = impl.rnn_forward(x, h0, Wx, Wh, b)
     backward = impl.rnn_forward(x[:, ::-1].copy(), h0, Wx, Wh, b)
-    ok = all(isinstance(v, np.ndarray) and v.shape == (3, 6, 5) for v in (forward, backward))
+    ok = all(isinstance(v, np.ndarray) and v.shape == (3, 6, 5) and np.all(np.isfinite(v)) for v in (forward, backward))
     expect(ok and not np.allclose(forward[:, -1], backward[:, -1]), impl, ref, "rnn_forward",
            "gave the same final state for a sequence and its reverse; the state should depend on order "
            "(is the state carried from step to step?)", call=recipe("rnn_forward", 32, N=3, T=6, D=4, H=5))
