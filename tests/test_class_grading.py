@@ -108,3 +108,14 @@ def test_rnn_grade_grade_prints_a_table_and_writes_gradescope_json(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     jsonschema.validate(data, SCHEMA)
     assert data["score"] == pytest.approx(EXPECTED["mia"]["total"])
+
+
+def test_the_readme_main_job_rnn_grade_demo_runs_and_says_where_the_report_is(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "14 students (14 graded now, 0 kept)" in result.stdout
+    assert f"Open {tmp_path / 'demo' / 'report.html'} in a browser" in result.stdout
+    assert "grading [" in result.stderr  # the progress bar with its ETA
+    rows = list(csv.DictReader((tmp_path / "demo" / "grades.csv").open()))
+    assert {r["student"]: float(r["total"]) for r in rows} == {s: e["total"] for s, e in EXPECTED.items()}
