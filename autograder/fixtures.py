@@ -87,8 +87,3 @@ class FixtureReference:
     def variants(self, function, args):
         stored = self.index["mistakes"].get(digest(function, args)) or []
         return [(_StoredMistake(k, hint), worker.decode(tree, self.blobs)) for k, hint, tree in stored]
-
-    def __getattr__(self, function):
-        if function.startswith("_"):
-            raise AttributeError(function)
-        return lambda *args, **kwargs: self.call(function, args, kwargs)

@@ -7,10 +7,10 @@ is not JSON, a crash or an infinite loop all become results with a reason. The o
 * a feedback page a student can read (`feedback_html`); hidden checks say what failed,
   never on which inputs.
 """
+import functools
 import hashlib
 import html
 import json
-import os
 import stat
 import tempfile
 import time
@@ -111,8 +111,9 @@ def fingerprint(path):
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
 def catalogue_version():
-    """Changes whenever a check or the reference changes, so edited checks trigger a regrade."""
+    """Changes whenever a check or the reference changes, so edited checks trigger a regrade (read once per process)."""
     h = hashlib.blake2b(digest_size=8)
     for folder in (kit.ROOT / "autograder", kit.SOLUTIONS):
         for file in sorted(folder.rglob("*.py")):

@@ -284,11 +284,6 @@ class _Callable:
         return lambda *args, **kwargs: self.call(name, args, kwargs)
 
     @staticmethod
-    def bind(name, **kwargs):
-        """The submission's own function `name` with keyword arguments fixed."""
-        return Bound("student", name, **kwargs)
-
-    @staticmethod
     def probe(name, **kwargs):
         """One of the kit's probe functions (worker.PROBES) with keyword arguments fixed."""
         return Bound("probe", name, **kwargs)
@@ -559,10 +554,4 @@ class LocalImpl(_Callable):
         return target
 
     def resolve(self, value):
-        if isinstance(value, Bound):
-            fn = worker.PROBES[value.name] if value.kind == "probe" else self.function(value.name, "")
-            kwargs = value.kwargs
-            return lambda *a, **k: fn(*a, **kwargs, **k)
-        if isinstance(value, (tuple, list)):
-            return type(value)(self.resolve(v) for v in value)
-        return value
+        return worker.resolve_bound(value, lambda name: self.function(name, ""))

@@ -10,7 +10,6 @@ Add a mistake by writing a variant with the function's signature and adding it t
 """
 import numpy as np
 
-from solutions import feedforward as ff
 from solutions import gru as G
 from solutions import lstm as L
 from solutions import rnn as R

@@ -13,12 +13,11 @@ from . import kit
 
 def _resolve(value):
     """The kit's probe functions travel as Bound("probe", ...); the reference gets the function itself."""
-    from .worker import PROBES, Bound
+    from .worker import resolve_bound
 
-    if isinstance(value, Bound) and value.kind == "probe":
-        kwargs = value.kwargs
-        return lambda *a, **k: PROBES[value.name](*a, **kwargs, **k)
-    return value
+    def no_student_code(name):
+        raise ValueError(f"the reference cannot call the submission's {name}")
+    return resolve_bound(value, no_student_code)
 
 
 class LiveReference:
@@ -53,11 +52,6 @@ class LiveReference:
             except Exception:  # the mistake cannot happen for these inputs (e.g. shapes)
                 continue
         return out
-
-    def __getattr__(self, function):
-        if function.startswith("_") or function not in kit.module_of():
-            raise AttributeError(function)
-        return lambda *args, **kwargs: self.call(function, args, kwargs)
 
 
 _default = None

@@ -282,6 +282,24 @@ def _squared_forward(x):
 PROBES = {"linear": _linear_forward, "squared": _squared_forward}
 
 
+def resolve_bound(value, lookup):
+    """`value` with every Bound in it (also inside tuples and lists) turned into a callable.
+
+    A probe comes from PROBES; a student function from lookup(name).
+    """
+    if isinstance(value, Bound):
+        function = PROBES[value.name] if value.kind == "probe" else lookup(value.name)
+        kwargs = {k: resolve_bound(v, lookup) for k, v in value.kwargs.items()}
+
+        def bound(*args, **more):
+            return function(*args, **kwargs, **more)
+        bound.__name__ = value.name
+        return bound
+    if isinstance(value, (tuple, list)):
+        return type(value)(resolve_bound(v, lookup) for v in value)
+    return value
+
+
 # ---------------------------------------------------------------------------------------
 # The worker's side.
 
@@ -373,20 +391,7 @@ class _Submission:
         return module
 
     def resolve(self, value):
-        if isinstance(value, Bound):
-            kwargs = {k: self.resolve(v) for k, v in value.kwargs.items()}
-            if value.kind == "probe":
-                function = PROBES[value.name]
-            else:
-                function = self.function(value.name, _module_of.get(value.name, ""))
-
-            def bound(*args, **more):
-                return function(*args, **kwargs, **more)
-            bound.__name__ = value.name
-            return bound
-        if isinstance(value, (tuple, list)):
-            return type(value)(self.resolve(v) for v in value)
-        return value
+        return resolve_bound(value, lambda name: self.function(name, _module_of.get(name, "")))
 
     def function(self, name, module):
         mod = self.module(module)
@@ -700,9 +705,9 @@ def _serve_forks(control, reader, children, statuses, reap):
             os.close(from_r)
         elif request["op"] == "kill":
             pid = request["pid"]
-            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            for kill in (os.killpg, os.kill):  # the group first, then the process itself
                 try:
-                    kill()
+                    kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
             deadline = time.monotonic() + 5.0

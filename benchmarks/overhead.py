@@ -14,7 +14,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import solutions  # noqa: E402
 from autograder import kit  # noqa: E402
 from autograder.catalogue import all_checks  # noqa: E402
 from autograder.impl import LocalImpl, WorkerImpl, load_submission  # noqa: E402

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..catalogue import check
-from ..feedback import expect, failure
+from ..feedback import expect
 from ..inputs import make_inputs, recipe
 from ._common import run_case, standard_checks
 

@@ -88,7 +88,7 @@ def test_recall_accuracy_is_one_when_all_right_and_zero_when_all_wrong(impl, ref
     """Perfect scores give exactly 1.0; scores that always pick the other bit give 0.0."""
     bits = np.array([0, 1, 1, 0])
     right = np.stack([1.0 - bits, bits.astype(float)], axis=1)
-    for scores, want in ((right, 1.0), (right[:, ::-1].copy(), 0.0)):
+    for scores in (right, right[:, ::-1].copy()):  # accuracy exactly 1.0, then exactly 0.0
         expect_reference(impl, ref, "recall_accuracy", (scores, bits),
                          call=f"bits = np.array([0, 1, 1, 0])\nscores = {scores.tolist()!r}\nrecall_accuracy(np.array(scores), bits)")
 

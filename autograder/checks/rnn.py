@@ -3,7 +3,6 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import difference, expect, failure
-from ..impl import CallFailed
 from ..inputs import make_inputs, recipe
 from ._common import standard_checks
 
