@@ -55,13 +55,30 @@ def _module_parts(module):
     return doc, header, functions
 
 
-def _dependencies(module):
-    """{module: [names]} imported by `module` from sibling exercise modules."""
+def borrowed_functions(module):
+    """{module: [names]}: the functions of other exercise modules that `module` needs.
+
+    The names it imports from sibling modules, plus everything those call in turn (the
+    reference's call graph), in teaching order: a notebook defines them before their use.
+    GRU needs lstm.sigmoid; BPTT needs the forwards, their steps and gates, and sigmoid.
+    """
     _, header, _ = _module_parts(module)
-    deps = {}
+    wanted = []
     for node, _src in header:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in kit.MODULES:
-            deps.setdefault(node.module, []).extend(a.name for a in node.names)
+            wanted.extend(a.name for a in node.names)
+    graph, owner = kit.dependencies(), kit.module_of()
+    needed = set()
+    while wanted:
+        name = wanted.pop()
+        if name in owner and owner[name] != module and name not in needed:
+            needed.add(name)
+            wanted.extend(graph.get(name, ()))
+    deps = {}
+    for dep_module in kit.MODULES:
+        names = [name for name, _ in _module_parts(dep_module)[2] if name in needed]
+        if names:
+            deps[dep_module] = names
     return deps
 
 
@@ -69,18 +86,25 @@ def notebook_header(module):
     """The import and constant lines a module's notebook needs, as relative imports.
 
     The module's own header without imports of sibling exercise modules (their
-    functions get answer cells instead), plus the support imports those functions need.
+    functions get answer cells instead), plus the support imports and constants of the
+    modules those functions come from.
     Used for the notebook's setup cell and, when grading a notebook, as its module header.
     """
-    lines = []
-    sources = [_module_parts(module)[1]] + [_module_parts(dep)[1] for dep in _dependencies(module)]
+    lines, support = [], {}  # support: {module: (position in lines, names)}, one import line each
+    sources = [_module_parts(module)[1]] + [_module_parts(dep)[1] for dep in borrowed_functions(module)]
     for k, header in enumerate(sources):
         for node, src in header:
-            sibling = isinstance(node, ast.ImportFrom) and node.level == 1 and node.module in kit.MODULES
-            support = isinstance(node, ast.ImportFrom) and node.level == 1 and not sibling
-            if sibling or (k > 0 and not support) or src in lines:
-                continue
-            lines.append(src)
+            relative = isinstance(node, ast.ImportFrom) and node.level == 1
+            if relative and node.module in kit.MODULES:
+                continue  # a sibling exercise module: its functions get answer cells
+            if relative:
+                at, names = support.setdefault(node.module, (len(lines), []))
+                if at == len(lines):
+                    lines.append("")
+                names.extend(a.name for a in node.names if a.name not in names)
+                lines[at] = f"from .{node.module} import {', '.join(sorted(names))}"
+            elif (k == 0 or isinstance(node, ast.Assign)) and src not in lines:
+                lines.append(src)
     return lines
 
 
@@ -124,14 +148,16 @@ def module_notebook(module, *, with_solutions=False, nbgrader=False):
     setup = [re.sub(r"^from \.", "from exercises.", src) for src in notebook_header(module)]
     cells.append(nbf.new_code_cell("\n".join(setup), metadata=_nbgrader(f"{module}_setup", locked=True)))
 
-    for dep_module, names in _dependencies(module).items():
+    for dep_module, names in borrowed_functions(module).items():
         _, _, dep_functions = _module_parts(dep_module)
+        listed = ", ".join(f"`{name}`" for name in names)
+        cells.append(nbf.new_markdown_cell(
+            f"### From the `{dep_module}` part: {listed}\nThis part calls your {listed} from the "
+            f"`{dep_module}` part. Put the same code here ({'it is' if len(names) == 1 else 'they are'} "
+            f"not graded again in this notebook)."
+        ))
         for name, src in dep_functions:
             if name in names:
-                cells.append(nbf.new_markdown_cell(
-                    f"### `{name}` (from `{dep_module}`)\nThis part uses your `{name}` from the "
-                    f"`{dep_module}` part. Put the same code here."
-                ))
                 cells.append(nbf.new_code_cell(
                     _answer_source(src, dep_module, with_solutions),
                     metadata=_nbgrader(f"{module}__{name}", solution=True),
@@ -162,8 +188,10 @@ def module_notebook(module, *, with_solutions=False, nbgrader=False):
             f"from autograder.notebook import self_check\nself_check({module!r}, globals())",
             metadata=_nbgrader(f"{module}_self_check", locked=True),
         ))
-    for kind, text in () if nbgrader and "load_parts" in str(DEMOS.get(module)) else DEMOS.get(module, ()):
-        make = nbf.new_markdown_cell if kind == "markdown" else nbf.new_code_cell
+    for kind, text in DEMOS.get(module, ()):
+        if nbgrader and kind.endswith("*"):  # needs other parts' files, or is slow: student notebooks only
+            continue
+        make = nbf.new_markdown_cell if kind.startswith("markdown") else nbf.new_code_cell
         cells.append(make(text.strip("\n")))
     for index, cell in enumerate(cells):  # stable ids, so a rebuild changes nothing
         cell["id"] = f"{module}-{index:02d}"

@@ -73,7 +73,7 @@ def _class(args):
 
     try:
         run = grade_class(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade, timeout=args.timeout,
-                          group=None if args.all_groups else "core")
+                          skip=("training",) if args.skip_training else ())
     except ClassError as exc:
         print(f"rnn-grade class: {exc}", file=sys.stderr)
         return 2
@@ -137,6 +137,24 @@ def _gradescope(args):
     return 0
 
 
+def _experiment(args):
+    from .experiment import main
+
+    try:
+        gaps = tuple(int(g) for g in args.gaps.split(","))
+        cells = tuple(c.strip() for c in args.cells.split(","))
+    except ValueError:
+        print(f"rnn-grade experiment: --gaps must be whole numbers separated by commas; got {args.gaps!r}",
+              file=sys.stderr)
+        return 2
+    unknown = [c for c in cells if c not in ("rnn", "lstm", "gru")]
+    if unknown or any(g < 0 for g in gaps) or args.seeds < 1:
+        print("rnn-grade experiment: cells are rnn, lstm, gru; gaps >= 0; --seeds >= 1", file=sys.stderr)
+        return 2
+    main(gaps, cells, args.seeds, args.out)
+    return 0
+
+
 def _gradescope_run(args):
     from .gradescope import run
 
@@ -172,7 +190,8 @@ def parser():
     k.add_argument("-j", "--jobs", type=int, default=None, help="parallel graders (default: the number of cores)")
     k.add_argument("--regrade", action="store_true", help="grade every student again, even if unchanged")
     k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
-    k.add_argument("--all-groups", action="store_true", help="also run slow optional check groups")
+    k.add_argument("--skip-training", action="store_true",
+                   help="leave out the training checks (about 2 s per student); the maximum drops by their points")
     k.set_defaults(run=_class)
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course directory (config and source notebooks)")
@@ -191,6 +210,13 @@ def parser():
     zr = sub.add_parser("gradescope-run", help=argparse.SUPPRESS)  # what run_autograder calls
     zr.add_argument("--root", default="/autograder")
     zr.set_defaults(run=_gradescope_run)
+
+    e = sub.add_parser("experiment", help="train each cell on the recall task over gaps and seeds; write the table")
+    e.add_argument("--gaps", default="10,20,30,50", help="comma-separated gaps (default %(default)s)")
+    e.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default %(default)s)")
+    e.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1 (default %(default)s)")
+    e.add_argument("--out", default=None, help="folder for experiment.md and .json (default: docs/)")
+    e.set_defaults(run=_experiment)
 
     d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")
     d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")

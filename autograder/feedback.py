@@ -11,7 +11,9 @@ Then come the call that produced it (lines to paste into a REPL), the known mist
 matches, if any, and the function to fix first if one it relies on is wrong.
 
 Tolerance, stated once for the whole kit (float64 throughout): an element matches when
-``|got - expected| <= ATOL + RTOL * |expected|``.
+``|got - expected| <= ATOL + RTOL * |expected|``. A gradient compared with centred finite
+differences (h = 1e-5) rather than with the reference matches when its relative error,
+``max |got - numeric| / max(|numeric|, 1e-12)``, is at most GRADIENT_RTOL.
 """
 import numpy as np
 
@@ -21,6 +23,7 @@ from .inputs import SIGNATURES, make_inputs
 
 RTOL = 1e-7
 ATOL = 1e-9
+GRADIENT_RTOL = 1e-6
 
 #: names of the values a function returns as a tuple, in order
 OUTPUT_NAMES = {
@@ -33,6 +36,12 @@ OUTPUT_NAMES = {
     "latch_gru_params": ("Wx", "Wh", "bx", "bh", "Wy", "by"),
     "latch_rnn_params": ("Wx", "Wh", "b", "Wy", "by"),
     "contractive_rnn_params": ("Wx", "Wh", "b"),
+    "rnn_step_backward": ("dx", "dh_prev", "dWx", "dWh", "db"),
+    "rnn_backward": ("dx", "dh0", "dWx", "dWh", "db"),
+    "lstm_step_backward": ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db"),
+    "lstm_backward": ("dx", "dh0", "dc0", "dWx", "dWh", "db"),
+    "gru_step_backward": ("dx", "dh_prev", "dWx", "dWh", "dbx", "dbh"),
+    "gru_backward": ("dx", "dh0", "dWx", "dWh", "dbx", "dbh"),
 }
 
 
@@ -181,24 +190,29 @@ def diagnose(ref, function, args, got):
     return None
 
 
+def dependency_verdict(impl, ref, dep):
+    """Why `dep` is not right yet on its standard inputs (seed 0), or None; asked once per submission."""
+    cache = impl.__dict__.setdefault("_dependency_verdicts", {})
+    if dep not in cache:
+        args = make_inputs(dep, seed=0)
+        try:
+            got = impl.call(dep, args, {})
+        except CallFailed as exc:
+            cache[dep] = exc.headline()
+        else:
+            problem = difference(got, ref.call(dep, args), dep)
+            cache[dep] = f"{dep} {problem}" if problem else None
+    return cache[dep]
+
+
 def broken_dependencies(impl, ref, function):
     """[(dependency, reason)] for functions `function` relies on that are not right yet."""
-    cache = impl.__dict__.setdefault("_dependency_verdicts", {})
     out = []
     for dep in kit.dependencies().get(function, ()):
-        if dep not in SIGNATURES:
-            continue
-        if dep not in cache:
-            args = make_inputs(dep, seed=0)
-            try:
-                got = impl.call(dep, args, {})
-            except CallFailed as exc:
-                cache[dep] = exc.headline()
-            else:
-                problem = difference(got, ref.call(dep, args), dep)
-                cache[dep] = f"{dep} {problem}" if problem else None
-        if cache[dep]:
-            out.append((dep, cache[dep]))
+        if dep in SIGNATURES:
+            verdict = dependency_verdict(impl, ref, dep)
+            if verdict:
+                out.append((dep, verdict))
     return out
 
 

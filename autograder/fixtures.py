@@ -39,7 +39,7 @@ class RecordingReference:
     def __init__(self, live):
         self.live, self.answers, self.mistakes = live, {}, {}
 
-    def call(self, function, args, kwargs=None):
+    def call(self, function, args, kwargs=None, *, remember=True):
         key = digest(function, args, kwargs)
         if key is None:
             raise Unrecordable(f"{function} was given an argument that cannot be stored; mark the check offline=False")
@@ -76,7 +76,7 @@ class FixtureReference:
             blobs = [bytes(data[f"b{i}"]) for i in range(len(data.files) - 1)]
         return cls(index, blobs)
 
-    def call(self, function, args, kwargs=None):
+    def call(self, function, args, kwargs=None, *, remember=True):
         key = digest(function, args, kwargs)
         tree = self.index["answers"].get(key)
         if tree is None:

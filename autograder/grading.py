@@ -96,10 +96,11 @@ def read(path):
     return load_submission(str(path))
 
 
-def fingerprint(path):
-    """A digest of everything in a submission, and of the catalogue and reference it is graded with."""
+def fingerprint(path, skip=()):
+    """A digest of everything in a submission, and of the catalogue, reference and skipped check groups."""
     h = hashlib.blake2b(digest_size=16)
     h.update(catalogue_version().encode())
+    h.update(repr(sorted(skip)).encode())
     path = Path(path)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
     for file in files[:ZIP_MAX_FILES]:
@@ -132,6 +133,7 @@ def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT,
     path = Path(path)
     student = student or path.stem
     checks = checks if checks is not None else all_checks()
+    skipped = {c.group for c in all_checks()} - {c.group for c in checks}  # whole groups left out
     started = time.perf_counter()
     sandbox = protections()
     try:
@@ -140,12 +142,12 @@ def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT,
         results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
                           f"the submission could not be read: {exc}") for c in checks]
         return Graded(student, results, 0.0, total_points(checks), time.perf_counter() - started,
-                      fingerprint(path) if path.exists() else "", sandbox, [], str(exc))
+                      fingerprint(path, skipped) if path.exists() else "", sandbox, [], str(exc))
     with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
         results = run_checks(impl, checks, ref=ref or LiveReference())
         sandbox = {**sandbox, "applied": impl.applied}
     return Graded(student, results, round(sum(r.score for r in results), 4), total_points(checks),
-                  round(time.perf_counter() - started, 4), fingerprint(path), sandbox, submission.notes)
+                  round(time.perf_counter() - started, 4), fingerprint(path, skipped), sandbox, submission.notes)
 
 
 # ---------------------------------------------------------------------------------------

@@ -104,6 +104,13 @@ class Submission:
     label: str
     modules: dict = field(default_factory=dict)    # module -> (source, filename shown in tracebacks)
     notes: list = field(default_factory=list)      # things the student should know (e.g. a missing cell)
+    aliases: dict = field(default_factory=dict)    # function -> the module holding a copy of it (a notebook's
+    #                                                dependency cells), used when its own module is not handed in
+
+    def module_of(self, function):
+        """The module a call of `function` goes to: its own, else the one that carries a copy of it."""
+        home = kit.module_of()[function]
+        return self.aliases[function] if home not in self.modules and function in self.aliases else home
 
     def wire_modules(self):
         support = {name: ((kit.EXERCISES / f"{name}.py").read_text(), f"{name}.py (kit)") for name in kit.SUPPORT}
@@ -179,9 +186,10 @@ def namespace_submission(namespace, module, label="notebook"):
     """
     import inspect
 
-    wanted = list(kit.functions_by_module()[module])
-    for function in list(wanted):
-        wanted += [d for d in kit.dependencies().get(function, ()) if d not in wanted]
+    from .build import borrowed_functions
+
+    borrowed = [name for names in borrowed_functions(module).values() for name in names]
+    wanted = borrowed + list(kit.functions_by_module()[module])
     parts = []
     for name in wanted:
         obj = namespace.get(name)
@@ -191,7 +199,8 @@ def namespace_submission(namespace, module, label="notebook"):
             parts.append(inspect.getsource(obj))
         except (OSError, TypeError):
             return None
-    return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")})
+    return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")},
+                      aliases={name: module for name in borrowed})
 
 
 _MAGIC = re.compile(r"^\s*[%!]")
@@ -229,6 +238,8 @@ def _add_notebook(sub, path, skip=()):
             module = owner if dep else functions.get(grade_id)
             if module in kit.MODULES:
                 by_module.setdefault(module, []).append((index, source))
+                if dep in functions:
+                    sub.aliases.setdefault(dep, owner)
                 continue
         plain.append((index, source))
     if not by_module:  # a plain notebook: every code cell, for every module whose functions it defines
@@ -366,7 +377,7 @@ class WorkerImpl(_Callable):
                 self._proc = self.launcher.start()
             self.applied = self._proc.applied
             header = {"op": "load", "package": "submission", "modules": self.submission.wire_modules(),
-                      "module_of": kit.module_of()}
+                      "module_of": {f: self.submission.module_of(f) for f in kit.module_of()}}
             worker.write_frame(self._proc.to_worker, worker.pack(header))
             reply = self._receive(time.monotonic() + max(self.timeout, 10.0))
             if not reply[0].get("ok"):
@@ -447,14 +458,19 @@ class WorkerImpl(_Callable):
         finally:
             self.timeout = saved
 
-    def call(self, function, args, kwargs, *, fresh=False):
-        """Run `function` in the worker. Identical calls are answered from memory unless `fresh`."""
+    def call(self, function, args, kwargs, *, fresh=False, tool=None, timeout=None):
+        """Run `function` in the worker. Identical calls are answered from memory unless `fresh`.
+
+        With `tool`, run the kit's own tool of that name (worker.kit_tool, e.g. the trainer)
+        in the worker instead, on behalf of `function`: its failures and time-outs count
+        as `function`'s. `timeout` replaces the per-call limit for this call.
+        """
         if function in self.given_up:
             raise self.given_up[function]
         self._hangs_with(function)
-        module = kit.module_of()[function]
+        module = worker.KIT_TOOLS if tool else self.submission.module_of(function)
         blobs = []
-        header = {"op": "call", "function": function, "module": module,
+        header = {"op": "call", "function": tool or function, "module": module,
                   "args": [worker.encode(a, blobs) for a in args],
                   "kwargs": {k: worker.encode(v, blobs) for k, v in kwargs.items()}}
         key = None
@@ -463,7 +479,11 @@ class WorkerImpl(_Callable):
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
                 return value
-        value = self._call(function, header, blobs, retry=True)
+        saved, self.timeout = self.timeout, timeout or self.timeout
+        try:
+            value = self._call(function, header, blobs, retry=True)
+        finally:
+            self.timeout = saved
         if key is not None and self._reply_size <= self.MEMO_LIMIT:
             self.memo[key] = (freeze(value), self.last)
         return value
@@ -482,7 +502,7 @@ class WorkerImpl(_Callable):
             self._receive(time.monotonic() + self.timeout)
         except TimeoutError:
             self._stop()
-            for function in kit.functions_by_module().get(module, ()):
+            for function in [f for f in kit.module_of() if self.submission.module_of(f) == module]:
                 self.given_up[function] = TimedOut(function, f"could not be called: importing {module}.py did not "
                                                              f"finish within {self.timeout:g} s (code at the top "
                                                              f"level of the file that loops or waits?)")
@@ -490,7 +510,7 @@ class WorkerImpl(_Callable):
             self._stop()  # a crash at import shows up, with its reason, at the first call
 
     def _call(self, function, header, blobs, retry=False):
-        self._import(header["module"])
+        self._import(self.submission.module_of(function))
         if function in self.given_up:
             raise self.given_up[function]
         proc = self._ensure()
@@ -532,10 +552,10 @@ class LocalImpl(_Callable):
     def __init__(self, namespace, label="notebook"):
         self.namespace, self.label = namespace, label
 
-    def call(self, function, args, kwargs, *, fresh=False):
+    def call(self, function, args, kwargs, *, fresh=False, tool=None, timeout=None):
         import copy
 
-        request = {"function": function, "module": kit.module_of()[function],
+        request = {"function": tool or function, "module": worker.KIT_TOOLS if tool else kit.module_of()[function],
                    "args": copy.deepcopy(list(args)), "kwargs": copy.deepcopy(dict(kwargs))}
         out = worker._CappedText()
         reply, blobs = worker._handle_call(self, request, out)

@@ -33,7 +33,21 @@ SIGNATURES = {
     "gru_gates": [("x_t", "N D"), ("h_prev", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"), ("bx", "3H"), ("bh", "3H")],
     "gru_step": [("x_t", "N D"), ("h_prev", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"), ("bx", "3H"), ("bh", "3H")],
     "gru_forward": [("x", "N T D"), ("h0", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"), ("bx", "3H"), ("bh", "3H")],
+    "rnn_step_backward": [("dh_next", "N H"), ("x_t", "N D"), ("h_prev", "N H"), ("Wx", "D H"), ("Wh", "H H"),
+                          ("b", "H")],
+    "rnn_backward": [("dhs", "N T H"), ("x", "N T D"), ("h0", "N H"), ("Wx", "D H"), ("Wh", "H H"), ("b", "H")],
+    "lstm_step_backward": [("dh_next", "N H"), ("dc_next", "N H"), ("x_t", "N D"), ("h_prev", "N H"),
+                           ("c_prev", "N H"), ("Wx", "D 4H"), ("Wh", "H 4H"), ("b", "4H")],
+    "lstm_backward": [("dhs", "N T H"), ("x", "N T D"), ("h0", "N H"), ("c0", "N H"), ("Wx", "D 4H"),
+                      ("Wh", "H 4H"), ("b", "4H")],
+    "gru_step_backward": [("dh_next", "N H"), ("x_t", "N D"), ("h_prev", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"),
+                          ("bx", "3H"), ("bh", "3H")],
+    "gru_backward": [("dhs", "N T H"), ("x", "N T D"), ("h0", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"),
+                     ("bx", "3H"), ("bh", "3H")],
 }
+#: the forward pass each backward function differentiates (the arguments after the upstream gradients)
+FORWARD_OF = {"rnn_step_backward": "rnn_step", "rnn_backward": "rnn_forward", "lstm_step_backward": "lstm_step",
+              "lstm_backward": "lstm_forward", "gru_step_backward": "gru_step", "gru_backward": "gru_forward"}
 #: functions that also take `lengths` (N,) as their last argument
 TAKES_LENGTHS = ("rnn_forward", "lstm_forward", "gru_forward")
 DEFAULT_SIZES = {"N": 3, "T": 5, "D": 4, "H": 6, "C": 3, "F": 7, "T_fixed": 7, "t": 2}

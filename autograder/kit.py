@@ -13,7 +13,7 @@ EXERCISES = ROOT / "exercises"
 NOTEBOOKS = EXERCISES / "notebooks"
 
 #: the exercise modules, in teaching order (the order of the lesson's parts)
-MODULES = ("feedforward", "rnn", "lstm", "gru", "memory")
+MODULES = ("feedforward", "rnn", "lstm", "gru", "memory", "bptt")
 #: files in solutions/ copied to exercises/ as they are (no solution regions)
 SUPPORT = ("_validate",)
 
@@ -24,6 +24,7 @@ LESSON_PARTS = {
     "lstm": "Part 4a - the LSTM's gated memory cell",
     "gru": "Part 4b - the GRU's update and reset gates",
     "memory": "Parts 3 and 4c - where simple recurrence forgets, and how gates hold on",
+    "bptt": "Part 5 - learning through time: vanishing gradients, and gates that learn to remember",
 }
 
 

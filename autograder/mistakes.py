@@ -10,6 +10,7 @@ Add a mistake by writing a variant with the function's signature and adding it t
 """
 import numpy as np
 
+from solutions import bptt as B
 from solutions import gru as G
 from solutions import lstm as L
 from solutions import rnn as R
@@ -234,6 +235,109 @@ def _recall_error_rate(scores, bits):
     return float(np.mean(np.argmax(scores, axis=1) != bits))
 
 
+# --- bptt ---------------------------------------------------------------------------------
+def _numgrad(f, x, df, h=1e-5, *, central=True, weighted=True, divisor=2.0):
+    x, df = np.asarray(x, dtype=np.float64), np.asarray(df, dtype=np.float64)
+    probe, grad = x.copy(), np.zeros_like(x)
+    base = np.asarray(f(probe), dtype=np.float64)
+    for index in np.ndindex(x.shape):
+        old = probe[index]
+        probe[index] = old + h
+        plus = np.asarray(f(probe), dtype=np.float64)
+        probe[index] = old - h
+        minus = np.asarray(f(probe), dtype=np.float64) if central else base
+        probe[index] = old
+        diff = (plus - minus) * (df if weighted else 1.0)
+        grad[index] = np.sum(diff) / ((divisor if central else 1.0) * h)
+    return grad
+
+
+def _rnn_step_bw(dh, x_t, h_prev, Wx, Wh, b, *, tanh_grad=True, at_prev=False):
+    h = np.tanh(x_t @ Wx + h_prev @ Wh + b)
+    da = dh * (1.0 - (h_prev if at_prev else h) ** 2) if tanh_grad else dh
+    return da @ Wx.T, da @ Wh.T, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def _lstm_step_bw(dh, dc_next, x_t, h_prev, c_prev, Wx, Wh, b, *, cell_tanh_grad=True, sigmoid_grad=True,
+                  through_forget=True, order="ifgo", swap=False):
+    i, f, g, o = L.lstm_gates(x_t, h_prev, Wx, Wh, b)
+    c = f * c_prev + i * g
+    tc = np.tanh(c)
+    dc = dc_next + dh * o * ((1.0 - tc ** 2) if cell_tanh_grad else 1.0)
+    ds = (lambda s: s * (1.0 - s)) if sigmoid_grad else (lambda s: 1.0 - s ** 2)
+    blocks = {"i": dc * g * ds(i), "f": dc * c_prev * ds(f), "g": dc * i * (1.0 - g ** 2), "o": dh * tc * ds(o)}
+    da = np.concatenate([blocks[k] for k in order], axis=1)
+    dh_prev, dc_prev = da @ Wh.T, dc * f if through_forget else dc
+    if swap:
+        dh_prev, dc_prev = dc_prev, dh_prev
+    return da @ Wx.T, dh_prev, dc_prev, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def _gru_step_bw(dh, x_t, h_prev, Wx, Wh, bx, bh, *, z_sign=1.0, reset_in_h=True, direct=True, tanh_grad=True):
+    r, z, n = G.gru_gates(x_t, h_prev, Wx, Wh, bx, bh)
+    ah_n = np.split(h_prev @ Wh + bh, 3, axis=1)[2]
+    dn_pre = dh * (1.0 - z) * ((1.0 - n ** 2) if tanh_grad else 1.0)
+    dr_pre = dn_pre * ah_n * r * (1.0 - r)
+    dz_pre = z_sign * dh * (h_prev - n) * z * (1.0 - z)
+    dax = np.concatenate([dr_pre, dz_pre, dn_pre], axis=1)
+    dah = np.concatenate([dr_pre, dz_pre, dn_pre * r if reset_in_h else dn_pre], axis=1)
+    dh_prev = (dh * z if direct else 0.0) + dah @ Wh.T
+    return dax @ Wx.T, dh_prev, x_t.T @ dax, h_prev.T @ dah, dax.sum(axis=0), dah.sum(axis=0)
+
+
+def _bptt(cell, step=None, *, carry=True, carry_cell=True, only_last=False, sum_weights=True, swap=False):
+    """A sequence backward pass over `step` with one usual BPTT mistake switched on."""
+    forward, step_bw, n_states = {"rnn": (R.rnn_forward, B.rnn_step_backward, 1),
+                                  "lstm": (L.lstm_forward, B.lstm_step_backward, 2),
+                                  "gru": (G.gru_forward, B.gru_step_backward, 1)}[cell]
+    step_bw = step or step_bw
+
+    def run(dhs, x, *rest):
+        states, weights = rest[:n_states], rest[n_states:]
+        out = forward(x, *states, *weights)
+        seqs = out if n_states == 2 else (out,)
+        prevs = [np.concatenate([s[:, None], q[:, :-1]], axis=1) for s, q in zip(states, seqs)]
+        T = x.shape[1]
+        dx, grads = np.zeros_like(x), [np.zeros_like(w) for w in weights]
+        carried = [np.zeros_like(s) for s in states]
+        for t in reversed(range(T)):
+            up = dhs[:, t] if (t == T - 1 or not only_last) else np.zeros_like(dhs[:, t])
+            into = [up + carried[0] if carry else up]
+            if n_states == 2:
+                into.append(carried[1] if carry_cell else np.zeros_like(carried[1]))
+            res = step_bw(*into, x[:, t], *(p[:, t] for p in prevs), *weights)
+            dx[:, t], carried = res[0], list(res[1:1 + n_states])
+            step_grads = res[1 + n_states:]
+            grads = [a + g for a, g in zip(grads, step_grads)] if sum_weights else list(step_grads)
+        if swap:
+            carried = carried[::-1]
+        return (dx, *carried, *grads)
+    return run
+
+
+def _first_step(backward, x, states, weights, *, reduce=np.mean, unit=True):
+    N, T, _ = x.shape
+    H = np.asarray(states[0]).shape[1]
+    dhs = np.zeros((T * N, T, H))
+    for k in range(T):
+        dhs[k * N:(k + 1) * N, k] = 1.0 / np.sqrt(H) if unit else 1.0
+    dx = backward(dhs, np.tile(x, (T, 1, 1)), *(np.tile(s, (T, 1)) for s in states), *weights)[0]
+    return reduce(np.linalg.norm(dx[:, 0], axis=1).reshape(T, N), axis=1)
+
+
+def _with(function, **options):
+    def variant(*args):
+        return function(*args, **options)
+    return variant
+
+
+NO_CARRY = ("the gradient carried back from step t + 1 is not added: the step at t must get dhs[:, t] plus the "
+            "dh_prev that the step after it returned")
+ONLY_LAST = ("dhs is read as the gradient passed between steps: only dhs[:, -1] enters. Every step has its own "
+             "upstream gradient dhs[:, t], added to the carried one")
+NOT_SUMMED = "the weight gradients are not summed over time: add every step's dWx, dWh and biases"
+TANH_GRAD = "the derivative of tanh is missing: multiply by (1 - h**2) before the matrix products"
+
 NOT_CARRIED = "the state is not carried: every step starts again from h0 instead of the previous step's state"
 LENGTHS = ("padding steps change the state: at steps t >= lengths[n], row n must keep its previous state "
            "(np.where on an (N, 1) mask of t < lengths)")
@@ -319,6 +423,67 @@ MISTAKES = {
         Mistake("gru-state-not-carried", NOT_CARRIED, _forward(G.gru_step, 4, carry_state=False)),
         Mistake("gru-lengths-ignored", LENGTHS, _forward(G.gru_step, 4, use_lengths=False)),
         Mistake("gru-z-swapped", "z and 1 - z are swapped in the update", _forward(_gru_step_z_swapped, 4)),
+    ],
+    "numerical_gradient": [
+        Mistake("numgrad-one-sided", "this is a one-sided difference (f(x + h) - f(x)) / h; use the centred "
+                "(f(x + h) - f(x - h)) / (2h), whose error shrinks as h**2", _with(_numgrad, central=False)),
+        Mistake("numgrad-no-df", "df is not used: the gradient of sum(f(x) * df) weights each output by df",
+                _with(_numgrad, weighted=False)),
+        Mistake("numgrad-over-h", "the centred difference is divided by h, not 2h", _with(_numgrad, divisor=1.0)),
+    ],
+    "rnn_step_backward": [
+        Mistake("bptt-no-tanh-grad", TANH_GRAD, _with(_rnn_step_bw, tanh_grad=False)),
+        Mistake("bptt-tanh-grad-at-h-prev", "the tanh derivative is taken at h_prev; use this step's output, "
+                "1 - h**2 with h = tanh(x_t @ Wx + h_prev @ Wh + b)", _with(_rnn_step_bw, at_prev=True)),
+    ],
+    "rnn_backward": [
+        Mistake("bptt-no-carry", NO_CARRY, _bptt("rnn", carry=False)),
+        Mistake("bptt-only-last", ONLY_LAST, _bptt("rnn", only_last=True)),
+        Mistake("bptt-not-summed", NOT_SUMMED, _bptt("rnn", sum_weights=False)),
+        Mistake("bptt-no-tanh-grad", TANH_GRAD, _bptt("rnn", _with(_rnn_step_bw, tanh_grad=False))),
+    ],
+    "lstm_step_backward": [
+        Mistake("lstm-bptt-no-cell-tanh-grad", "the path from h to c misses tanh's derivative: "
+                "dc = dc_next + dh_next * o * (1 - tanh(c)**2)", _with(_lstm_step_bw, cell_tanh_grad=False)),
+        Mistake("lstm-bptt-sigmoid-grad", "the sigmoid gates use tanh's derivative (1 - s**2); a sigmoid's is "
+                "s * (1 - s)", _with(_lstm_step_bw, sigmoid_grad=False)),
+        Mistake("lstm-bptt-forget", "dc_prev skips the forget gate: the cell reaches c_prev through f, so "
+                "dc_prev = dc * f", _with(_lstm_step_bw, through_forget=False)),
+        Mistake("lstm-bptt-cs231n-order", "the gate gradients are stacked as i, f, o, g; stack them in the "
+                "weights' order i, f, g, o", _with(_lstm_step_bw, order="ifog")),
+        Mistake("lstm-bptt-hc-swapped", "dh_prev and dc_prev are swapped: return (dx, dh_prev, dc_prev, ...)",
+                _with(_lstm_step_bw, swap=True)),
+    ],
+    "lstm_backward": [
+        Mistake("lstm-bptt-no-carry", NO_CARRY, _bptt("lstm", carry=False)),
+        Mistake("lstm-bptt-cell-not-carried", "the cell's gradient is not carried: pass each step's dc_prev "
+                "to the step before it as dc_next", _bptt("lstm", carry_cell=False)),
+        Mistake("lstm-bptt-only-last", ONLY_LAST, _bptt("lstm", only_last=True)),
+        Mistake("lstm-bptt-not-summed", NOT_SUMMED, _bptt("lstm", sum_weights=False)),
+        Mistake("lstm-bptt-hc-swapped", "dh0 and dc0 are swapped: return (dx, dh0, dc0, ...)",
+                _bptt("lstm", swap=True)),
+    ],
+    "gru_step_backward": [
+        Mistake("gru-bptt-z-sign", "the update gate's gradient has the wrong sign: h = (1 - z) * n + z * h_prev "
+                "gives dh/dz = h_prev - n", _with(_gru_step_bw, z_sign=-1.0)),
+        Mistake("gru-bptt-reset-h-side", "the reset gate is left out of the h-side gradient: n's h-side "
+                "pre-activation is r * (h_prev @ Wh_n + bh_n), so its gradient is multiplied by r",
+                _with(_gru_step_bw, reset_in_h=False)),
+        Mistake("gru-bptt-no-direct-path", "dh_prev misses the direct path z * dh_next (h_prev enters h through "
+                "z * h_prev as well as through the gates)", _with(_gru_step_bw, direct=False)),
+        Mistake("gru-bptt-no-tanh-grad", "the candidate n misses tanh's derivative (1 - n**2)",
+                _with(_gru_step_bw, tanh_grad=False)),
+    ],
+    "gru_backward": [
+        Mistake("gru-bptt-no-carry", NO_CARRY, _bptt("gru", carry=False)),
+        Mistake("gru-bptt-only-last", ONLY_LAST, _bptt("gru", only_last=True)),
+        Mistake("gru-bptt-not-summed", NOT_SUMMED, _bptt("gru", sum_weights=False)),
+    ],
+    "gradient_to_first_step": [
+        Mistake("first-step-summed", "the norms are summed over the batch; report their mean",
+                _with(_first_step, reduce=np.sum)),
+        Mistake("first-step-unit", "the upstream gradient is ones(H); use the unit vector ones(H) / sqrt(H)",
+                _with(_first_step, unit=False)),
     ],
     "recall_accuracy": [Mistake("accuracy-inverted", "this is the error rate; return the fraction *right*",
                                 _recall_error_rate)],

@@ -21,7 +21,7 @@ from . import kit
 from .files import write_atomic
 
 #: the autograder modules a student's self-check needs (nothing that grades a class or builds)
-BUNDLE_MODULES = ("__init__", "kit", "catalogue", "feedback", "impl", "worker", "sandbox", "inputs", "runner",
+BUNDLE_MODULES = ("__init__", "kit", "catalogue", "feedback", "impl", "worker", "trainer", "sandbox", "inputs", "runner",
                   "plugin", "notebook", "nbgrader_cells", "files", "reference", "fixtures", "build", "markers",
                   "notebook_text")
 HIDDEN_BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")

@@ -279,7 +279,51 @@ def _squared_forward(x):
     return np.cumsum(np.asarray(x, dtype=np.float64) ** 2, axis=1)
 
 
-PROBES = {"linear": _linear_forward, "squared": _squared_forward}
+def _sine_forward(x):
+    """x (N, T, D) -> cumulative sum of sin(x) over time: curved, so the finite-difference step h matters."""
+    return np.cumsum(np.sin(np.asarray(x, dtype=np.float64)), axis=1)
+
+
+def _linear_backward(dhs, x, h0, A, M):
+    """The backward pass of `_linear_forward` (h0 must be zeros): (dx (N, T, D), dh0 (N, H)).
+
+    Lets a check test gradient_to_first_step on a recurrence whose gradients are known,
+    without the student's own backward pass.
+    """
+    dhs, x = np.asarray(dhs, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    dx = np.zeros_like(x)
+    carried = np.zeros((x.shape[0], A.shape[1]))
+    for t in reversed(range(x.shape[1])):
+        carried = carried + dhs[:, t]  # d loss / d h_t
+        dx[:, t] = carried @ A.T
+        carried = carried @ M.T
+    return dx, carried
+
+
+PROBES = {"linear": _linear_forward, "squared": _squared_forward, "sine": _sine_forward,
+          "linear_backward": _linear_backward}
+
+#: the module name a call uses to run one of the kit's own tools (not the submission's code)
+KIT_TOOLS = "@kit"
+_TOOLS = {}
+
+
+def kit_tool(name):
+    """The kit's own function `name` from trainer.py (beside this file), loaded once.
+
+    The trainer runs a submission's forward and backward many times in a row, so it runs
+    here, next to them; what it returns (trained weights) is judged in the grading process.
+    """
+    if not _TOOLS:
+        import importlib.util
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trainer.py")
+        spec = importlib.util.spec_from_file_location("rnn_kit_trainer", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _TOOLS.update(train_recall=module.train_recall)
+    if name not in _TOOLS:
+        raise _Missing(f"the kit has no tool named {name}")
+    return _TOOLS[name]
 
 
 def resolve_bound(value, lookup):
@@ -415,7 +459,7 @@ def _reply_error(kind, message, tb="", stdout=""):
 def _handle_call(submission, request, out):
     name, module = request.get("function"), request.get("module")
     try:
-        function = submission.function(name, module)
+        function = kit_tool(name) if module == KIT_TOOLS else submission.function(name, module)
     except _Missing as exc:
         return _reply_error("missing", str(exc)), []
     except BaseException as exc:
@@ -600,6 +644,7 @@ def _preload():
     import numpy.lib.format  # noqa: F401
     import numpy.linalg  # noqa: F401
     import numpy.random  # noqa: F401
+    kit_tool("train_recall")
     for name in ("ctypes", "glob", "shutil", "math", "functools", "itertools", "collections", "copy", "random", "typing", "dataclasses",
                  "numbers", "operator", "string", "enum", "statistics", "time", "encodings.idna", "socket",
                  "numpy.typing", "numpy.lib.stride_tricks", "numpy.fft", "numpy.polynomial"):

@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from autograder.catalogue import all_checks
+
 pytest_plugins = ["pytester"]
 
 CATALOGUE = "from autograder.checks.rnn import *  # noqa\nfrom autograder.checks.lstm import *  # noqa\n"
@@ -27,11 +29,14 @@ def test_checks_carry_exercise_points_and_visibility_markers(suite):
 def test_the_reference_passes_and_the_summary_and_json_are_written(suite):
     result = suite.runpytest("--impl", "solutions", "-k", "rnn_step", "--rnn-json", "score.json")
     result.assert_outcomes(passed=6, deselected=result.parseoutcomes()["deselected"])
+    step = [c for c in all_checks() if "rnn_step" in c.name and c.module in ("rnn", "lstm")]  # what -k selects
+    public = sum(c.points for c in step if c.visibility == "public")
     result.stdout.fnmatch_lines(["*rnn-kit self-check: implementation = solutions; 6 public checks*",
-                                 "*rnn-kit score*", "*rnn * 4.25 / 4.25*", "*Every check run here passed.*"])
+                                 "*rnn-kit score*", f"*rnn * {public:.2f} / {public:.2f}*",
+                                 "*Every check run here passed.*"])
     data = json.loads((suite.path / "score.json").read_text())
-    assert data["score"] == data["max_score"] == 4.25
-    assert data["held_back"] == 1.0
+    assert data["score"] == data["max_score"] == public
+    assert data["held_back"] == sum(c.points for c in step if c.visibility == "hidden") > 0
     assert {c["status"] for c in data["checks"]} == {"passed"}
 
 

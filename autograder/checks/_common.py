@@ -28,8 +28,8 @@ HIDDEN_CASES = ((1001, {"N": 5, "T": 7, "D": 3, "H": 2, "C": 4, "F": 6, "T_fixed
 ### END HIDDEN TESTS
 
 #: points for each template, per function
-POINTS = {"shapes": 0.5, "fixed": 0.75, "random": 0.75, "hidden": 1.0, "pure": 0.25,
-          "long": 0.5, "lengths": 0.75, "lengths_hidden": 0.5, "saturate": 0.5}
+POINTS = {"shapes": 0.5, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.25,
+          "long": 0.5, "lengths": 0.5, "lengths_hidden": 0.5, "saturate": 0.5}
 
 
 def _define(namespace, function, name, doc, points, body, *, hidden=False):

@@ -29,7 +29,7 @@ def test_make_recall_task_returns_the_right_types_and_shapes(impl, ref):
             raise failure(impl, ref, "make_recall_task", problem, call=_call_text("make_recall_task", n, gap, seed=0))
 
 
-@check("make_recall_task", points=1.0)
+@check("make_recall_task", points=0.75)
 def test_make_recall_task_lays_out_write_distractors_and_query(impl, ref):
     """Step 0 carries the bit (+-1) and the write flag; distractors are +-1; the last step is the query."""
     n, gap = 16, 7
@@ -149,7 +149,7 @@ for _function in LATCHES:
             _latch_shapes(impl, ref, function)
         shapes.__doc__ = f"{function} returns weights of the documented shapes."
 
-        @check(function, points=1.5, name=f"test_{function}_hold_a_bit_for_1000_steps", offline=False)
+        @check(function, points=1.0, name=f"test_{function}_hold_a_bit_for_1000_steps", offline=False)
         def recall(impl, ref):
             _latch_recall(impl, ref, function, PUBLIC_ROWS)
         recall.__doc__ = f"{function}'s weights store the bit and keep it through 1,000 distractors."
@@ -230,13 +230,13 @@ def _influence_case(impl, ref, probe, seed, N=3, T=6, D=2, H=3):
         raise failure(impl, ref, "first_input_influence", problem, call=call)
 
 
-@check("first_input_influence", points=1.0)
+@check("first_input_influence", points=0.75)
 def test_first_input_influence_matches_the_reference_on_a_linear_recurrence(impl, ref):
     """On a known linear recurrence, the finite-difference influence matches the reference."""
     _influence_case(impl, ref, "linear", 0)
 
 
-@check("first_input_influence", points=1.0)
+@check("first_input_influence", points=0.75)
 def test_first_input_influence_matches_the_reference_on_a_nonlinear_map(impl, ref):
     """On a nonlinear map (cumulative sum of squares), the central difference matches too."""
     _influence_case(impl, ref, "squared", 1)

@@ -1,0 +1,280 @@
+"""Checks for Part 5: backpropagation through time, vanishing gradients, and training.
+
+Three kinds of check:
+
+* every backward function against the reference (the standard templates) and against
+  centred finite differences of the reference forward (relative error at most
+  feedback.GRADIENT_RTOL);
+* the lesson's observation measured with the student's own functions: the gradient
+  reaching the first step of a contractive vanilla RNN shrinks geometrically, while an
+  LSTM whose forget gate is held open passes it back almost whole;
+* group "training": the kit's trainer (autograder/trainer.py, Adam, clipping, a
+  cross-entropy readout) runs the student's forward and backward in the worker; the
+  grading process scores the weights it returns with the reference forward on new
+  sequences. `rnn-grade class --skip-training` leaves this group out.
+"""
+import numpy as np
+
+from ..catalogue import check
+from ..feedback import GRADIENT_RTOL, CheckFailure, dependency_verdict, difference, expect_reference, failure
+from ..impl import Bound
+from ..inputs import FORWARD_OF, SIGNATURES, make_inputs, recipe
+from ._common import standard_checks
+
+BACKWARDS = tuple(FORWARD_OF)
+#: template points for the backward functions (each also gets 0.25 for finite differences)
+POINTS = {"shapes": 0.25, "fixed": 0.25, "random": 0.5, "hidden": 0.5, "pure": 0.25}
+
+for _function in BACKWARDS:
+    standard_checks(globals(), _function, points=POINTS)
+
+
+# --- finite differences ------------------------------------------------------------------
+
+NUMERIC_SIZES = {"N": 2, "T": 3, "D": 2, "H": 3}
+
+
+def _numeric_case(impl, ref, function, seed):
+    """The student's gradients against finite differences of the reference forward pass."""
+    args = make_inputs(function, seed, **NUMERIC_SIZES)
+    n_up = sum(1 for name, _ in SIGNATURES[function] if name.startswith("d"))
+    upstream, forward_args = args[:n_up], args[n_up:]
+    call = recipe(function, seed, **NUMERIC_SIZES)
+    got = impl.call(function, args, {})
+    want = ref.call(function, args)
+    problem = difference(got, want, function)
+    if problem and "wrong values" not in problem:  # a type or shape problem: say that first
+        raise failure(impl, ref, function, problem, call=call, args=args, got=got)
+    numeric = ref.numerical_gradients(FORWARD_OF[function], forward_args,
+                                      upstream if len(upstream) > 1 else upstream[0])
+    names = [name for name, _ in SIGNATURES[FORWARD_OF[function]]]
+    for name, analytic, estimate in zip(names, got, numeric):
+        analytic = np.asarray(analytic, dtype=np.float64)
+        error = float(np.max(np.abs(analytic - estimate))) / max(float(np.max(np.abs(estimate))), 1e-12)
+        if not error <= GRADIENT_RTOL:
+            index = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.abs(analytic - estimate))),
+                                                           estimate.shape))
+            raise failure(impl, ref, function,
+                          f"disagrees with finite differences on d{name}: relative error {error:.2g} (at most "
+                          f"{GRADIENT_RTOL:g} is due); at index {index} it gave {analytic[index]:.8g}, the centred "
+                          f"difference of {FORWARD_OF[function]} is {estimate[index]:.8g}",
+                          call=call, args=args, got=got)
+
+
+for _function in BACKWARDS:
+    def _make(function):
+        @check(function, points=0.25, name=f"test_{function}_agrees_with_finite_differences", offline=False)
+        def numeric(impl, ref):
+            _numeric_case(impl, ref, function, 11)
+        numeric.__doc__ = (f"Every gradient {function} returns matches centred finite differences of "
+                           f"{FORWARD_OF[function]} (relative error <= {GRADIENT_RTOL:g}).")
+        made = [numeric]
+        ### BEGIN HIDDEN TESTS
+        if not function.endswith("_step_backward"):
+            @check(function, points=0.25, hidden=True, offline=False,
+                   name=f"test_{function}_agrees_with_finite_differences_hidden")
+            def numeric_hidden(impl, ref):
+                for seed in (1011, 1012):
+                    _numeric_case(impl, ref, function, seed)
+            numeric_hidden.__doc__ = "As above, on other seeds."
+            made.append(numeric_hidden)
+        ### END HIDDEN TESTS
+        return made
+
+    for _test in _make(_function):
+        _test.__module__ = __name__
+        globals()[_test.__name__] = _test
+
+
+# --- numerical_gradient --------------------------------------------------------------------
+
+def _numgrad_case(impl, ref, probe, seed, h=None, N=2, T=3, D=2, H=3):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, T, D))
+    kwargs = {"A": rng.standard_normal((D, H)), "M": 0.6 * np.linalg.qr(rng.standard_normal((H, H)))[0]} \
+        if probe == "linear" else {}
+    df = rng.standard_normal((N, T, H if probe == "linear" else D))
+    args = (impl.probe(probe, **kwargs), x, df) + (() if h is None else (h,))
+    what = {"linear": "a linear recurrence h_t = h_(t-1) @ M + x_t @ A",
+            "sine": "f(x) = cumulative sum of sin(x) over time"}[probe]
+    call = (f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
+            f"# f: {what}; df: upstream gradient of f(x)'s shape\n"
+            f"numerical_gradient(f, x, df{'' if h is None else f', h={h}'})")
+    want = ref.call("numerical_gradient", args)
+    got = impl.call("numerical_gradient", args, {})
+    if impl.last.mutated:
+        raise failure(impl, ref, "numerical_gradient", "left x changed after it returned; probe a copy of x "
+                      "(the classic course helper has this flaw)", call=call)
+    problem = difference(got, want, "numerical_gradient")
+    if problem:
+        raise failure(impl, ref, "numerical_gradient", problem, call=call, args=args, got=got)
+
+
+@check("numerical_gradient", points=0.5)
+def test_numerical_gradient_matches_the_reference_on_a_curved_function(impl, ref):
+    """On sin(x) with h = 0.01, a centred difference (and only a centred one) gives the reference's answer."""
+    _numgrad_case(impl, ref, "sine", 0, h=0.01)
+
+
+@check("numerical_gradient", points=0.25)
+def test_numerical_gradient_weights_outputs_by_df(impl, ref):
+    """On a linear recurrence, the result is the gradient of sum(f(x) * df), df weighting every output."""
+    _numgrad_case(impl, ref, "linear", 1)
+
+
+@check("numerical_gradient", points=0.25)
+def test_numerical_gradient_leaves_x_alone(impl, ref):
+    """x is the same, bit for bit, after the call (probe a copy)."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 2))
+    args = (impl.probe("sine"), x, np.ones_like(x))
+    impl.call("numerical_gradient", args, {}, fresh=True)
+    if impl.last.mutated:
+        raise failure(impl, ref, "numerical_gradient", "changed x in place and did not restore it exactly; probe "
+                      "a copy of x (x + h - h is not always x in floating point)",
+                      call="numerical_gradient(f, x, np.ones_like(x))  # f: cumulative sum of sin(x)")
+
+
+### BEGIN HIDDEN TESTS
+@check("numerical_gradient", points=0.25, hidden=True)
+def test_numerical_gradient_matches_the_reference_hidden(impl, ref):
+    """As above, on other seeds, sizes and steps."""
+    _numgrad_case(impl, ref, "sine", 3501, h=0.05, N=3, T=2, D=4)
+    _numgrad_case(impl, ref, "linear", 3502, N=1, T=5, D=3, H=2)
+### END HIDDEN TESTS
+
+
+# --- gradient_to_first_step ----------------------------------------------------------------
+
+def _first_step_case(impl, ref, seed, N=3, T=8, D=2, H=3):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, T, D))
+    A, M = rng.standard_normal((D, H)), 0.8 * np.linalg.qr(rng.standard_normal((H, H)))[0]
+    args = (impl.probe("linear_backward"), x, (np.zeros((N, H)),), (A, M))
+    call = (f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
+            f"# backward: the backward pass of the linear recurrence h_t = h_(t-1) @ M + x_t @ A (|M| = 0.8)\n"
+            f"gradient_to_first_step(backward, x, (np.zeros(({N}, {H})),), (A, M))")
+    expect_reference(impl, ref, "gradient_to_first_step", args, call=call)
+
+
+@check("gradient_to_first_step", points=0.5)
+def test_gradient_to_first_step_matches_the_reference_on_a_linear_recurrence(impl, ref):
+    """With a known backward pass (h_t = h_(t-1) @ M + x_t @ A), the norms match the reference."""
+    _first_step_case(impl, ref, 0)
+
+
+### BEGIN HIDDEN TESTS
+@check("gradient_to_first_step", points=0.25, hidden=True)
+def test_gradient_to_first_step_matches_the_reference_hidden(impl, ref):
+    """As above, on other seeds and sizes."""
+    _first_step_case(impl, ref, 3601, N=1, T=12, D=3, H=5)
+### END HIDDEN TESTS
+
+
+def open_forget_lstm(seed, D=3, H=4):
+    """Small random LSTM weights whose forget-gate bias is +8, so f ~ 0.9997 at every step."""
+    rng = np.random.default_rng(seed)
+    b = np.zeros(4 * H)
+    b[H:2 * H] = 8.0  # block f of i, f, g, o
+    return 0.3 * rng.standard_normal((D, 4 * H)), 0.3 * rng.standard_normal((H, 4 * H)), b
+
+
+@check("gradient_to_first_step", points=1.0)
+def test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_an_open_lstm(impl, ref):
+    """With your rnn_backward and lstm_backward: x0.5 or less per step through a contractive RNN, >= x0.9 through an open LSTM."""
+    rng = np.random.default_rng(91)
+    x = rng.standard_normal((2, 40, 3))
+    Wx, Wh, b = ref.call("contractive_rnn_params", (3, 4, 0.5, 0))
+    cases = [("rnn_backward", (np.zeros((2, 4)),), (Wx, Wh, b), "a contractive vanilla RNN (|Wh| = 0.5)",
+              lambda rate: rate <= 0.5, "shrink by x0.5 or more per step"),
+             ("lstm_backward", (np.zeros((2, 4)),) * 2, open_forget_lstm(92), "an LSTM with forget bias +8",
+              lambda rate: rate >= 0.9, "stay nearly constant (x0.9 or more per step)")]
+    for backward, states, weights, what, good, should in cases:
+        call = (f"rng = np.random.default_rng(91); x = rng.standard_normal((2, 40, 3))\n"
+                f"# {what}, run by your {backward}\n"
+                f"gradient_to_first_step({backward}, x, states, weights)")
+        try:
+            curve = expect_reference(impl, ref, "gradient_to_first_step",
+                                     (Bound("student", backward), x, states, weights), call=call)
+        except CheckFailure as exc:
+            verdict = dependency_verdict(impl, ref, backward)
+            if not verdict:
+                raise
+            raise CheckFailure(f"{exc.message}\n  Fix {backward} first: this curve runs it, and it is not right "
+                               f"yet ({verdict}).", mistake=exc.mistake) from None
+        rate = float(ref.call("geometric_rate", (np.asarray(curve[1:], dtype=np.float64), 1e-300), remember=False))
+        if not good(rate):
+            raise failure(impl, ref, "gradient_to_first_step", f"through {what} the gradient reaching step 0 "
+                          f"changes by x{rate:.3g} per step; it should {should}", call=call)
+
+
+# --- training (group "training") -----------------------------------------------------------
+
+#: the delayed-recall gaps, measured in docs/experiment.md: every cell learns SHORT_GAP,
+#: only the gated ones learn LONG_GAP
+SHORT_GAP, LONG_GAP = 10, 50
+#: the weights are judged on TEST_SIZE new sequences; PASS is the recall they must reach
+TRAIN_SIZE, TEST_SIZE, PASS = 1024, 512, 0.95
+#: seeds of the initial weights; the second is tried only when the first falls short
+TRAIN_SEEDS = (0, 1)
+#: seconds one training run may take (the reference needs about 1 s)
+TRAIN_TIMEOUT = 60.0
+TRAINING = {"rnn": ("rnn_forward", "rnn_backward", SHORT_GAP),
+            "lstm": ("lstm_forward", "lstm_backward", LONG_GAP),
+            "gru": ("gru_forward", "gru_backward", LONG_GAP)}
+
+
+def recall_after_training(impl, ref, cell, seed):
+    """(accuracy on new sequences, updates run): the trainer with the submission's functions, judged by the reference."""
+    forward, backward, gap = TRAINING[cell]
+    x, bits = ref.call("make_recall_task", (TRAIN_SIZE, gap, 71))
+    result = impl.call(backward, (Bound("student", forward), Bound("student", backward), cell, x, bits, seed), {},
+                       tool="train_recall", timeout=max(TRAIN_TIMEOUT, getattr(impl, "timeout", 0) or 0))
+    weights, (Wy, by), losses = result
+    x_test, bits_test = ref.call("make_recall_task", (TEST_SIZE, gap, 72))
+    zeros = np.zeros((TEST_SIZE, Wy.shape[0]))
+    states = (zeros, zeros) if cell == "lstm" else (zeros,)
+    out = ref.call(forward, (x_test, *states, *weights), remember=False)
+    hs = out[0] if cell == "lstm" else out
+    scores = hs[:, -1] @ Wy + by
+    return float(np.mean(np.argmax(scores, axis=1) == bits_test)), len(losses)
+
+
+def _training_check(impl, ref, cell):
+    forward, backward, gap = TRAINING[cell]
+    call = (f"from autograder.trainer import train_recall\nfrom exercises.memory import make_recall_task\n"
+            f"x, bits = make_recall_task({TRAIN_SIZE}, {gap}, seed=71)\n"
+            f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, seed=0)")
+    impl.call(backward, make_inputs(backward, 0), {})  # not implemented, or raising: that is the verdict
+    for dep in (forward, backward):  # a wrong gradient cannot teach anything: say so at once
+        verdict = dependency_verdict(impl, ref, dep)
+        if verdict:
+            raise failure(impl, ref, backward, f"cannot be trained yet: fix {dep} first ({verdict})", call=call)
+    tried = []
+    for seed in TRAIN_SEEDS:
+        accuracy, updates = recall_after_training(impl, ref, cell, seed)
+        if accuracy >= PASS:
+            return
+        tried.append(f"seed {seed}: {accuracy:.1%} after {updates} updates")
+    raise failure(impl, ref, backward, f"trained with your {forward} and {backward}, the {cell.upper()} recalls the "
+                  f"bit across {gap} distractors in too few new sequences ({'; '.join(tried)}); at least {PASS:.0%} "
+                  f"is due, and the reference gets there in about 100 updates. Your gradients match the reference "
+                  f"on small inputs, so look for what differs on long sequences (T = {gap + 2})", call=call)
+
+
+@check("rnn_backward", points=1.25, group="training", offline=False)
+def test_rnn_backward_trains_a_vanilla_rnn_to_recall_across_10_steps(impl, ref):
+    """Trained with your rnn_forward and rnn_backward, a vanilla RNN recalls the bit across 10 distractors (>= 95%)."""
+    _training_check(impl, ref, "rnn")
+
+
+@check("lstm_backward", points=1.5, group="training", offline=False)
+def test_lstm_backward_trains_an_lstm_to_recall_across_50_steps(impl, ref):
+    """Trained with your lstm_forward and lstm_backward, an LSTM recalls the bit across 50 distractors (>= 95%)."""
+    _training_check(impl, ref, "lstm")
+
+
+@check("gru_backward", points=1.5, group="training", offline=False)
+def test_gru_backward_trains_a_gru_to_recall_across_50_steps(impl, ref):
+    """Trained with your gru_forward and gru_backward, a GRU recalls the bit across 50 distractors (>= 95%)."""
+    _training_check(impl, ref, "gru")

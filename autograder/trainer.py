@@ -1,0 +1,153 @@
+"""A small trainer: teach a recurrent cell the delayed-recall task with its own backward pass.
+
+It imports only numpy, so the grading worker can load it next to a submission (inside
+the sandbox) and train *the student's* forward and backward functions; the grading
+process then scores the weights that come back with the reference forward pass. The
+notebook and `rnn-grade experiment` use the same function with the reference.
+
+The model: the cell reads x (N, T, 3) from zero states; a linear readout of the last
+state scores the two bits, ``scores = h[:, -1] @ Wy + by`` (N, 2); the loss is the mean
+cross-entropy of softmax(scores). Gradients: the readout's by hand, the cell's by the
+given backward function (the upstream gradient sits on the last step only). Updates:
+Adam, after clipping the global gradient norm to `clip`.
+
+Cells and their functions (gate orders as in the exercises: LSTM i, f, g, o; GRU r, z, n):
+
+    "rnn":  forward(x, h0, Wx, Wh, b) -> hs;            backward(dhs, x, h0, Wx, Wh, b) -> (dx, dh0, dWx, dWh, db)
+    "lstm": forward(x, h0, c0, Wx, Wh, b) -> (hs, cs);  backward(dhs, x, h0, c0, ...) -> (dx, dh0, dc0, dWx, dWh, db)
+    "gru":  forward(x, h0, Wx, Wh, bx, bh) -> hs;       backward(dhs, x, h0, ...) -> (dx, dh0, dWx, dWh, dbx, dbh)
+
+Everything is seeded, and numpy float64 arithmetic is deterministic, so the same
+functions, data and seed give the same weights on every run.
+"""
+import numpy as np
+
+#: per cell: (number of states, number of gate blocks in the stacked weights)
+CELLS = {"rnn": (1, 1), "lstm": (2, 4), "gru": (1, 3)}
+#: initial bias of the gate that keeps the state (LSTM forget, GRU update)
+KEEP_BIAS = 3.0
+
+
+def recall_task(n, gap, seed):
+    """The delayed-recall sequences of memory.make_recall_task(n, gap, seed), the same draws.
+
+    Here so the trainer needs nothing from the exercises: (x (n, gap + 2, 3), bits (n,)),
+    channels value, write, query (tests/test_trainer.py holds it equal to the reference).
+    """
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2, size=n)
+    x = np.zeros((n, gap + 2, 3))
+    x[:, 0, 0], x[:, 0, 1] = 2.0 * bits - 1.0, 1.0  # the bit as +-1, and the write flag
+    x[:, 1:gap + 1, 0] = rng.choice([-1.0, 1.0], size=(n, gap))  # distractors
+    x[:, gap + 1, 2] = 1.0  # the query flag
+    return x, bits.astype(np.int64)
+
+
+def init_params(cell, D, H, seed):
+    """Initial cell weights (a tuple, in the forward's argument order) and readout (Wy (H, 2), by (2,)).
+
+    Input weights ~ N(0, 1/D), recurrent weights orthogonal (per gate block), biases zero,
+    except the LSTM's forget-gate bias, which starts at +1 (a common default: remember first).
+    """
+    _, blocks = CELLS[cell]
+    rng = np.random.default_rng(seed)
+    Wx = rng.standard_normal((D, blocks * H)) / np.sqrt(D)
+    Wh = np.concatenate([np.linalg.qr(rng.standard_normal((H, H)))[0] for _ in range(blocks)], axis=1)
+    b = np.zeros(blocks * H)
+    if cell == "lstm":
+        b[H:2 * H] = KEEP_BIAS  # forget gate, block f of i, f, g, o
+    if cell == "gru":
+        b[H:2 * H] = KEEP_BIAS  # update gate, block z of r, z, n (z = 1 keeps h)
+    weights = (Wx, Wh, b, np.zeros(blocks * H)) if cell == "gru" else (Wx, Wh, b)
+    Wy = rng.standard_normal((H, 2)) / np.sqrt(H)
+    return weights, (Wy, np.zeros(2))
+
+
+def last_states(forward, cell, x, weights):
+    """h at the last step, (N, H), from zero initial states."""
+    H = weights[1].shape[0]
+    zeros = np.zeros((x.shape[0], H))
+    states = (zeros,) * CELLS[cell][0]
+    out = forward(x, *states, *weights)
+    hs = out[0] if cell == "lstm" else out
+    return np.asarray(hs, dtype=np.float64)[:, -1]
+
+
+def _loss_and_grad(scores, bits):
+    """Mean cross-entropy of softmax(scores) (N, 2) at `bits`, and its gradient on the scores."""
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(len(bits))
+    loss = -np.mean(np.log(p[rows, bits] + 1e-300))
+    p[rows, bits] -= 1.0
+    return loss, p / len(bits)
+
+
+def train_recall(forward, backward, cell, x, bits, seed, *, hidden=8, batch=64, steps=400, lr=0.01, clip=1.0,
+                 patience=10):
+    """Train `cell` (rnn, lstm or gru) to report each sequence's bit; return what was learned.
+
+    Args:
+        forward, backward: the cell's sequence functions (see the module docstring).
+        x: training sequences, (M, T, 3) as make_recall_task builds them; bits (M,), 0 or 1.
+        seed: seeds the initial weights and the order of the minibatches.
+        hidden: H; batch: sequences per update; steps: at most this many updates.
+        lr: Adam's step size; clip: the largest global gradient norm (larger ones are scaled down).
+        patience: stop early once this many updates in a row got every sequence of their
+            batch right with a margin (the probability of the right bit above 0.9).
+
+    Returns:
+        (weights, readout, losses): the trained cell weights (a tuple in the forward's
+        order), the readout (Wy (H, 2), by (2,)), and the loss of every update, (steps run,).
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {sorted(CELLS)}; got {cell!r}")
+    x = np.asarray(x, dtype=np.float64)
+    bits = np.asarray(bits).astype(np.int64)
+    n_states = CELLS[cell][0]
+    weights, (Wy, by) = init_params(cell, x.shape[2], hidden, seed)
+    params = [*weights, Wy, by]
+    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    rng = np.random.default_rng(seed + 1)
+    losses, streak = [], 0
+    for step in range(1, steps + 1):
+        rows = rng.choice(len(x), size=min(batch, len(x)), replace=False)
+        xb, bb = x[rows], bits[rows]
+        *weights, Wy, by = params
+        zeros = np.zeros((len(rows), hidden))
+        out = forward(xb, *(zeros,) * n_states, *weights)
+        hs = np.asarray(out[0] if cell == "lstm" else out, dtype=np.float64)  # (B, T, H)
+        h_last = hs[:, -1]
+        loss, dscores = _loss_and_grad(h_last @ Wy + by, bb)  # dscores (B, 2)
+        dhs = np.zeros_like(hs)
+        dhs[:, -1] = dscores @ Wy.T
+        grads = backward(dhs, xb, *(zeros,) * n_states, *weights)
+        grads = [np.asarray(g, dtype=np.float64) for g in grads[1 + n_states:]]
+        grads += [h_last.T @ dscores, dscores.sum(axis=0)]
+        norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads))
+        if not np.isfinite(norm):
+            raise FloatingPointError(f"the gradient is not finite at update {step}")
+        scale = min(1.0, clip / (norm + 1e-12))
+        for p, g, (m, v) in zip(params, grads, moments):
+            g = g * scale
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            p -= lr * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + eps)
+        losses.append(loss)
+        right = -dscores[np.arange(len(bb)), bb] * len(bb)  # 1 - p(right bit), per row
+        streak = streak + 1 if np.all(right < 0.1) else 0
+        if streak >= patience:
+            break
+    *weights, Wy, by = params
+    return tuple(weights), (Wy, by), np.array(losses)
+
+
+def accuracy(forward, cell, x, bits, weights, readout):
+    """Fraction of sequences whose larger readout score is at their bit."""
+    Wy, by = readout
+    scores = last_states(forward, cell, np.asarray(x, dtype=np.float64), weights) @ Wy + by
+    return float(np.mean(np.argmax(scores, axis=1) == np.asarray(bits)))

@@ -1,0 +1,88 @@
+"""The trainer (autograder/trainer.py) and the experiment it runs (docs/experiment.md)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autograder import experiment, kit, trainer
+from solutions import bptt, lstm, memory, rnn
+
+
+@pytest.mark.parametrize("n, gap, seed", [(1, 0, 0), (7, 13, 3), (1024, 50, 71), (512, 10, 72)])
+def test_the_trainers_task_is_make_recall_task(n, gap, seed):
+    x, bits = trainer.recall_task(n, gap, seed)
+    want_x, want_bits = memory.make_recall_task(n, gap, seed)
+    assert np.array_equal(x, want_x) and np.array_equal(bits, want_bits) and bits.dtype == want_bits.dtype
+
+
+def test_training_is_deterministic():
+    x, bits = trainer.recall_task(256, 8, 5)
+    runs = [trainer.train_recall(lstm.lstm_forward, bptt.lstm_backward, "lstm", x, bits, 3, steps=30)
+            for _ in range(2)]
+    (w1, r1, l1), (w2, r2, l2) = runs
+    assert all(np.array_equal(a, b) for a, b in zip((*w1, *r1, l1), (*w2, *r2, l2)))
+    assert len(l1) == 30 and l1[-1] < l1[0]  # it learns something in 30 updates
+
+
+def test_training_stops_early_once_the_task_is_learned():
+    x, bits = trainer.recall_task(512, 3, 1)
+    weights, readout, losses = trainer.train_recall(rnn.rnn_forward, bptt.rnn_backward, "rnn", x, bits, 0)
+    assert len(losses) < 400
+    assert trainer.accuracy(rnn.rnn_forward, "rnn", *trainer.recall_task(256, 3, 2), weights, readout) == 1.0
+
+
+def test_a_wrong_cell_name_and_an_exploding_gradient_are_named():
+    x, bits = trainer.recall_task(8, 2, 0)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        trainer.train_recall(rnn.rnn_forward, bptt.rnn_backward, "elman", x, bits, 0)
+
+    def nan_backward(dhs, x, h0, Wx, Wh, b):
+        grads = bptt.rnn_backward(dhs, x, h0, Wx, Wh, b)
+        return (*grads[:2], np.full_like(Wx, np.nan), *grads[3:])
+    with pytest.raises(FloatingPointError, match="not finite at update 1"):
+        trainer.train_recall(rnn.rnn_forward, nan_backward, "rnn", x, bits, 0)
+
+
+def test_the_lstm_starts_with_its_forget_gate_open_and_the_gru_keeping_its_state():
+    (_, _, b), _ = trainer.init_params("lstm", 3, 4, 0)
+    assert np.all(b[4:8] == trainer.KEEP_BIAS) and np.all(b[:4] == 0) and np.all(b[8:] == 0)
+    (_, _, bx, bh), _ = trainer.init_params("gru", 3, 4, 0)
+    assert np.all(bx[4:8] == trainer.KEEP_BIAS) and np.all(bh == 0)
+
+
+RECORDED = kit.ROOT / "docs" / "experiment.json"
+
+
+def test_the_documented_experiment_is_reproduced():
+    """Re-run a slice of docs/experiment.json (both gaps the checks use, every cell, seed 0): same recall, same updates."""
+    recorded = {(r["gap"], r["cell"], r["seed"]): r for r in json.loads(RECORDED.read_text())}
+    rows = experiment.run(gaps=(10, 50), cells=experiment.CELLS, seeds=(0,))
+    for row in rows:
+        want = recorded[row["gap"], row["cell"], row["seed"]]
+        assert (row["accuracy"], row["updates"]) == (want["accuracy"], want["updates"]), row
+
+
+def test_the_documented_experiment_shows_the_lesson():
+    """In the committed table: every cell learns gap 10; at gap 50 the RNN never does, the LSTM and GRU always do."""
+    rows = json.loads(RECORDED.read_text())
+    learned = {}
+    for r in rows:
+        learned.setdefault((r["gap"], r["cell"]), []).append(r["accuracy"] >= experiment.LEARNED)
+    assert all(learned[10, cell] for cell in experiment.CELLS)
+    assert not any(learned[50, "rnn"]) and all(learned[50, "lstm"]) and all(learned[50, "gru"])
+    assert all(len(v) == experiment.SEEDS for v in learned.values())
+    table = (kit.ROOT / "docs" / "experiment.md").read_text()
+    assert experiment.table(rows) in table
+
+
+def test_the_experiment_command_writes_its_table(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "autograder", "experiment", "--gaps", "4", "--cells", "rnn",
+                           "--seeds", "1", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "| 4 | RNN | 1 of 1 |" in done.stdout and "[  1/1] gap   4  rnn" in done.stderr
+    assert json.loads((tmp_path / "experiment.json").read_text())[0]["accuracy"] == 1.0
+    bad = subprocess.run([sys.executable, "-m", "autograder", "experiment", "--cells", "elman"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "cells are rnn, lstm, gru" in bad.stderr
