@@ -2,6 +2,7 @@
 
     python benchmarks/class_throughput.py                          # 200 students, -j = cores, nbgrader on 20
     python benchmarks/class_throughput.py -n 50 -n 200 -n 1000 -j 1 -j 2 --nbgrader 0   # scaling
+    python benchmarks/class_throughput.py --skip-training --nbgrader 0   # without the training checks
 
 The class is a realistic mix built from the sample-class recipes: mostly correct or partly
 done, some with typical mistakes, some that crash, a cheater, and exactly one that loops
@@ -121,13 +122,14 @@ def nbgrader_compare(n, jobs, timeout):
     return ours, theirs
 
 
-def run(n, jobs, timeout, keep=None):
+def run(n, jobs, timeout, keep=None, skip=()):
     with tempfile.TemporaryDirectory(prefix="rnn-bench-") as tmp:
         tmp = Path(tmp)
         (tmp / "class").mkdir()
         make_class(n, tmp / "class")
         started = time.perf_counter()
-        result = grade_class(tmp / "class", tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False)
+        result = grade_class(tmp / "class", tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False,
+                             skip=skip)
         wall = time.perf_counter() - started
         if keep:
             shutil.copytree(tmp / "out", keep, dirs_exist_ok=True)
@@ -144,19 +146,23 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call (default %(default)s)")
     parser.add_argument("--nbgrader", type=int, default=20, metavar="K",
                         help="also time nbgrader autograde on the first K students as notebooks (0: skip)")
+    parser.add_argument("--skip-training", action="store_true", help="leave out the training checks, as "
+                        "`rnn-grade class --skip-training` does")
     args = parser.parse_args(argv)
+    skip = ("training",) if args.skip_training else ()
     sizes, jobs = args.n or [200], args.j or [os.cpu_count() or 1]
-    print(f"machine: {os.cpu_count()} cores; sandbox: {protections()['level']}; per-call timeout {args.timeout:g} s")
+    print(f"machine: {os.cpu_count()} cores; sandbox: {protections()['level']}; per-call timeout {args.timeout:g} s; "
+          f"training checks {'left out' if skip else 'on'}")
     print(f"{'N':>5} {'-j':>3} {'wall s':>8} {'s/sub (wall/N)':>15} {'median s':>9} {'p95 s':>7} {'max s':>7}")
     for n in sizes:
         for j in jobs:
-            r = run(n, j, args.timeout)
+            r = run(n, j, args.timeout, skip=skip)
             print(f"{r['n']:>5} {r['jobs']:>3} {r['wall']:>8.2f} {r['per_submission']:>15.3f} {r['median']:>9.3f} "
                   f"{r['p95']:>7.3f} {r['max']:>7.2f}", flush=True)
     if args.nbgrader:
         k = args.nbgrader
         ours, theirs = nbgrader_compare(k, jobs[0], args.timeout)
-        print(f"\nthe same {k} students as nbgrader notebooks (5 per student), per-cell/per-call timeout {args.timeout:g} s:")
+        print(f"\nthe same {k} students as nbgrader notebooks ({len(kit.MODULES)} per student), per-cell/per-call timeout {args.timeout:g} s:")
         print(f"{'grader':<44}{'total s':>9}{'s/submission':>14}")
         print(f"{'rnn-grade class (notebooks, -j ' + str(jobs[0]) + ', sandbox on)':<44}{ours:>9.2f}{ours / k:>14.3f}")
         print(f"{'nbgrader autograde (one at a time)':<44}{theirs:>9.2f}{theirs / k:>14.3f}")

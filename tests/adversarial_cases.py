@@ -58,21 +58,33 @@ def dependents(*functions):
     rnn_forward's checks too (and gru_step's check "agrees with your gru_gates" calls gru_gates).
     """
     out = set(functions)
+    calls_of = {**kit.dependencies()}
+    # checks that run other functions of the student's: the gradient curve runs their rnn_backward and
+    # lstm_backward through their gradient_to_first_step
+    calls_of["gradient_to_first_step"] = ("rnn_backward", "lstm_backward")
     changed = True
     while changed:
         changed = False
-        for function, calls in kit.dependencies().items():
+        for function, calls in calls_of.items():
             if function not in out and out.intersection(calls):
                 out.add(function)
                 changed = True
     return frozenset(out)
 
 
+#: checks of a function that an attack reaches only through another check (the gradient curve runs the
+#: student's rnn_backward and lstm_backward): they test the function on its own, so they may pass
+INDIRECT = ("gradient_to_first_step_matches_the_reference_on_a_linear_recurrence",
+            "gradient_to_first_step_matches_the_reference_hidden")
+
+
 def modules(*names):
-    """Every function of the modules `names`, and of the modules that import them (gru imports lstm)."""
+    """Every function of the modules `names`, and of the modules that import them (gru imports lstm,
+    bptt imports rnn, lstm and gru)."""
+    from autograder.build import borrowed_functions
+
     names = set(names)
-    if "lstm" in names:
-        names.add("gru")  # gru.py: from .lstm import sigmoid
+    names |= {m for m in kit.MODULES if names.intersection(borrowed_functions(m))}
     return frozenset(f for m in names for f in kit.functions_by_module()[m])
 
 
@@ -109,6 +121,7 @@ class Case:
     build: Callable               # Context -> {relative path: text or bytes}
     affects: frozenset            # exercise functions whose checks may lose points
     may_pass: tuple = ()          # check names (or name endings) of affected functions that may still pass
+    #                               (and the INDIRECT ones, always)
     zipped: bool = False          # hand in the files as <student>.zip
     unreadable: bool = False      # the whole submission must be refused with a reason
     needs_bwrap: str = ""         # why the attack only fails inside bubblewrap
@@ -460,11 +473,11 @@ CASES = (
          modules("rnn")),
     Case("sleep", "rnn_forward sleeps 30 s",
          with_module(rnn=inject("rnn", "rnn_forward", "import time\ntime.sleep(30)")),
-         frozenset({"rnn_forward"})),
+         dependents("rnn_forward")),
     # -- resources -----------------------------------------------------------------------
     Case("memory-bomb", "lstm_forward allocates 50 GB",
          with_module(lstm=inject("lstm", "lstm_forward", "hog = np.ones(50 * 1024 ** 3 // 8)")),
-         frozenset({"lstm_forward"})),
+         dependents("lstm_forward")),
     Case("memory-bomb-list", "latch_gru_params grows a list until memory runs out",
          with_module(memory=inject("memory", "latch_gru_params",
                                    "hog = []\nwhile True:\n    hog.append(bytearray(1 << 26))")),
@@ -496,7 +509,7 @@ CASES = (
              report["os.system"] = "STARTED" if status == 0 else f"failed ({status})"
              raise RuntimeError("ATTACK-REPORT " + json.dumps(report))
              ''')),
-         frozenset({"gru_forward"}), report=True),
+         dependents("gru_forward"), report=True),
     Case("thread-bomb", "make_recall_task starts threads in a loop",
          with_module(memory=inject("memory", "make_recall_task", '''
              import threading, time
@@ -586,7 +599,7 @@ CASES = (
                  nested = [nested]
              json.dumps(nested)
              ''')),
-         frozenset({"gru_forward"})),
+         dependents("gru_forward")),
     # -- the protocol and the process ----------------------------------------------------
     Case("close-fds", "flatten_sequence closes fds 0..100",
          with_module(feedforward=inject("feedforward", "flatten_sequence", "import os\nos.closerange(0, 100)")),
@@ -673,10 +686,13 @@ CASES = (
              fake = np.zeros((N, T, h0.shape[1])).view(AlwaysEqual)
              return fake, fake
              '''))),
-         frozenset({"lstm_forward"})),
+         dependents("lstm_forward"),
+         # lstm_backward runs the fake forward, yet returns plain arrays of the right shapes
+         may_pass=("lstm_backward_returns_the_right_types_and_shapes",
+                   "lstm_backward_leaves_its_inputs_alone_and_repeats_itself")),
     Case("plain-object", "gru_forward returns an object that claims to equal anything",
          with_module(gru=at_top("gru", PLAIN_OBJECT, inject("gru", "gru_forward", "return Anything()"))),
-         frozenset({"gru_forward"})),
+         dependents("gru_forward")),
     Case("shifty-array", "pad_or_truncate returns an ndarray subclass that changes on every read",
          with_module(feedforward=at_top("feedforward", CHANGING, inject("feedforward", "pad_or_truncate", '''
              return np.zeros((x.shape[0], T_fixed, x.shape[2])).view(Shifty)

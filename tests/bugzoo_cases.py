@@ -18,7 +18,8 @@ Only the checks of the edited module and of one other module (``other``, by defa
 from dataclasses import dataclass, field
 
 #: the module graded alongside the edited one, to prove isolation (it does not import the edited one)
-OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "memory", "memory": "rnn"}
+OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "memory", "memory": "rnn",
+         "bptt": "feedforward"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -743,4 +744,429 @@ MEMORY = [
     ),
 ]
 
-BUGS = FEEDFORWARD + RNN + LSTM + GRU + MEMORY
+# ---------------------------------------------------------------------------------------
+# Part 5: bptt
+
+
+def bptt_checks(function, *kinds):
+    """The names of `function`'s checks of the given kinds (the templates in autograder/checks/bptt.py)."""
+    names = {"shapes": "test_{}_returns_the_right_types_and_shapes",
+             "fixed": "test_{}_matches_the_reference_on_fixed_inputs",
+             "random": "test_{}_matches_the_reference_on_random_inputs",
+             "hidden": "test_{}_matches_the_reference_on_hidden_inputs",
+             "pure": "test_{}_leaves_its_inputs_alone_and_repeats_itself",
+             "fd": "test_{}_agrees_with_finite_differences",
+             "fd_hidden": "test_{}_agrees_with_finite_differences_hidden"}
+    return tuple(names[kind].format(function) for kind in kinds)
+
+
+#: the value checks of a step's backward pass, and of a sequence's (which has hidden finite differences too)
+STEP_VALUES = ("fixed", "random", "hidden", "fd")
+SEQ_VALUES = STEP_VALUES + ("fd_hidden",)
+#: the checks that must keep passing when only the values are wrong
+FORM = ("shapes", "pure")
+
+NUMGRAD_CURVED = "test_numerical_gradient_matches_the_reference_on_a_curved_function"
+NUMGRAD_BY_DF = "test_numerical_gradient_weights_outputs_by_df"
+NUMGRAD_X_ALONE = "test_numerical_gradient_leaves_x_alone"
+NUMGRAD_HIDDEN = "test_numerical_gradient_matches_the_reference_hidden"
+FIRST_STEP_LINEAR = "test_gradient_to_first_step_matches_the_reference_on_a_linear_recurrence"
+FIRST_STEP_HIDDEN = "test_gradient_to_first_step_matches_the_reference_hidden"
+#: runs the submission's own rnn_backward, then its lstm_backward
+VANISHING = "test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_an_open_lstm"
+TRAINS_RNN = "test_rnn_backward_trains_a_vanilla_rnn_to_recall_across_10_steps"
+TRAINS_LSTM = "test_lstm_backward_trains_an_lstm_to_recall_across_50_steps"
+TRAINS_GRU = "test_gru_backward_trains_a_gru_to_recall_across_50_steps"
+
+BACKWARDS = ("rnn_step_backward", "rnn_backward", "lstm_step_backward", "lstm_backward", "gru_step_backward",
+             "gru_backward")
+
+
+def others(*functions):
+    """Every function of bptt.py except these."""
+    return tuple(f for f in ("numerical_gradient",) + BACKWARDS + ("gradient_to_first_step",) if f not in functions)
+
+
+#: a wrong rnn_step_backward breaks the rnn_backward that calls it, its training, and the RNN gradient curve;
+#: gradient_to_first_step on the kit's linear probe does not use it
+RNN_STEP_BROKEN = dict(
+    fails=(bptt_checks("rnn_step_backward", *STEP_VALUES) + bptt_checks("rnn_backward", *SEQ_VALUES)
+           + (TRAINS_RNN, VANISHING)),
+    passes=(bptt_checks("rnn_step_backward", *FORM) + bptt_checks("rnn_backward", *FORM)
+            + (FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN)),
+    unaffected=others("rnn_step_backward", "rnn_backward", "gradient_to_first_step"),
+)
+LSTM_STEP_BROKEN = dict(
+    fails=(bptt_checks("lstm_step_backward", *STEP_VALUES) + bptt_checks("lstm_backward", *SEQ_VALUES)
+           + (TRAINS_LSTM, VANISHING)),
+    passes=(bptt_checks("lstm_step_backward", *FORM) + bptt_checks("lstm_backward", *FORM)
+            + (FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN)),
+    unaffected=others("lstm_step_backward", "lstm_backward", "gradient_to_first_step"),
+)
+#: the GRU has no gradient curve: gradient_to_first_step keeps every point
+GRU_STEP_BROKEN = dict(
+    fails=bptt_checks("gru_step_backward", *STEP_VALUES) + bptt_checks("gru_backward", *SEQ_VALUES) + (TRAINS_GRU,),
+    passes=bptt_checks("gru_step_backward", *FORM) + bptt_checks("gru_backward", *FORM),
+    unaffected=others("gru_step_backward", "gru_backward"),
+)
+
+
+def seq_broken(function, training, *, curve):
+    """A wrong sequence backward pass: its values and its training fail; with curve, so does the gradient curve."""
+    return dict(fails=bptt_checks(function, *SEQ_VALUES) + (training,) + ((VANISHING,) if curve else ()),
+                passes=bptt_checks(function, *FORM) + ((FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN) if curve else ()),
+                unaffected=others(function, *(("gradient_to_first_step",) if curve else ())))
+
+
+def diagnosed(function, key, *kinds):
+    return {name: key for name in bptt_checks(function, *(kinds or ("fixed", "random")))}
+
+
+RNN_CARRY_CALL = "rnn_step_backward(dhs[:, t] + carried, x[:, t], prev[:, t], Wx, Wh, b)"
+LSTM_CARRY_CALL = ("dx[:, t], dh, dc, gWx, gWh, gb = lstm_step_backward(dhs[:, t] + dh, dc, x[:, t], h_prev[:, t],")
+GRU_CARRY_CALL = "gru_step_backward(dhs[:, t] + carried, x[:, t], prev[:, t],"
+LSTM_GATE_BLOCKS = ("        dc * g * i * (1.0 - i),          # input gate\n"
+                    "        dc * c_prev * f * (1.0 - f),     # forget gate\n"
+                    "        dc * i * (1.0 - g ** 2),         # candidate (tanh)\n"
+                    "        dh_next * tc * o * (1.0 - o),    # output gate\n")
+
+BPTT = [
+    # --- numerical_gradient
+    Bug(
+        "numerical_gradient-one-sided-difference",
+        "(f(x + h) - f(x)) / h: the forward difference from a first calculus course",
+        "bptt",
+        "probe[index] = old - h\n"
+        "        minus = np.asarray(f(probe), dtype=np.float64)\n"
+        "        probe[index] = old\n"
+        "        grad[index] = np.sum((plus - minus) * df) / (2 * h)",
+        "probe[index] = old\n"
+        "        minus = np.asarray(f(probe), dtype=np.float64)  # f(x) itself\n"
+        "        grad[index] = np.sum((plus - minus) * df) / h",
+        fails=(NUMGRAD_CURVED, NUMGRAD_HIDDEN),
+        diagnosis={NUMGRAD_CURVED: "numgrad-one-sided", NUMGRAD_HIDDEN: "numgrad-one-sided"},
+        # on a linear function a one-sided difference is exact: only the curved probe can tell
+        passes=(NUMGRAD_BY_DF, NUMGRAD_X_ALONE),
+        unaffected=others("numerical_gradient"),
+    ),
+    Bug(
+        "numerical_gradient-ignores-df",
+        "np.sum(plus - minus) / (2h): the gradient of sum(f(x)), every output weighted 1",
+        "bptt",
+        "grad[index] = np.sum((plus - minus) * df) / (2 * h)",
+        "grad[index] = np.sum(plus - minus) / (2 * h)",
+        fails=(NUMGRAD_CURVED, NUMGRAD_BY_DF, NUMGRAD_HIDDEN),
+        diagnosis={NUMGRAD_CURVED: "numgrad-no-df", NUMGRAD_BY_DF: "numgrad-no-df", NUMGRAD_HIDDEN: "numgrad-no-df"},
+        passes=(NUMGRAD_X_ALONE,),
+        unaffected=others("numerical_gradient"),
+    ),
+    Bug(
+        "numerical_gradient-divides-by-h",
+        "(f(x + h) - f(x - h)) / h: centred, but the step is 2h",
+        "bptt",
+        "grad[index] = np.sum((plus - minus) * df) / (2 * h)",
+        "grad[index] = np.sum((plus - minus) * df) / h",
+        fails=(NUMGRAD_CURVED, NUMGRAD_BY_DF, NUMGRAD_HIDDEN),
+        diagnosis={NUMGRAD_CURVED: "numgrad-over-h", NUMGRAD_BY_DF: "numgrad-over-h", NUMGRAD_HIDDEN: "numgrad-over-h"},
+        passes=(NUMGRAD_X_ALONE,),
+        unaffected=others("numerical_gradient"),
+    ),
+    Bug(
+        "numerical_gradient-nudges-x-in-place",
+        "the classic course helper: x[ix] += h, x[ix] -= 2h, x[ix] += h on the caller's x (not restored exactly)",
+        "bptt",
+        "probe = x.copy()\n"
+        "    grad = np.zeros_like(x)\n"
+        "    for index in np.ndindex(x.shape):\n"
+        "        old = probe[index]\n"
+        "        probe[index] = old + h\n"
+        "        plus = np.asarray(f(probe), dtype=np.float64)\n"
+        "        probe[index] = old - h\n"
+        "        minus = np.asarray(f(probe), dtype=np.float64)\n"
+        "        probe[index] = old\n",
+        "probe = x  # no copy: nudge x itself and put it back\n"
+        "    grad = np.zeros_like(x)\n"
+        "    for index in np.ndindex(x.shape):\n"
+        "        probe[index] += h\n"
+        "        plus = np.asarray(f(probe), dtype=np.float64)\n"
+        "        probe[index] -= 2 * h\n"
+        "        minus = np.asarray(f(probe), dtype=np.float64)\n"
+        "        probe[index] += h\n",
+        # x + h - 2h + h is not x in floating point: every check sees x changed
+        fails=(NUMGRAD_CURVED, NUMGRAD_BY_DF, NUMGRAD_X_ALONE, NUMGRAD_HIDDEN),
+        unaffected=others("numerical_gradient"),
+    ),
+    # --- rnn_step_backward
+    Bug(
+        "rnn_step_backward-forgets-the-tanh-derivative",
+        "da = dh_next: the gradient goes straight into the matrix products, as if the step were linear",
+        "bptt",
+        "da = dh_next * (1.0 - h ** 2)  # (N, H): through tanh",
+        "da = dh_next  # (N, H)",
+        **RNN_STEP_BROKEN,
+        # rnn_backward, built on it, makes the same catalogued mistake
+        diagnosis={**diagnosed("rnn_step_backward", "bptt-no-tanh-grad"),
+                   **diagnosed("rnn_backward", "bptt-no-tanh-grad")},
+    ),
+    Bug(
+        "rnn_step_backward-takes-the-tanh-derivative-at-h_prev",
+        "1 - h_prev**2: the state that is at hand, not the one tanh produced",
+        "bptt",
+        "da = dh_next * (1.0 - h ** 2)  # (N, H): through tanh",
+        "da = dh_next * (1.0 - h_prev ** 2)  # (N, H): through tanh",
+        **RNN_STEP_BROKEN,
+        diagnosis=diagnosed("rnn_step_backward", "bptt-tanh-grad-at-h-prev", "fixed", "random", "hidden"),
+    ),
+    # --- rnn_backward
+    Bug(
+        "rnn_backward-does-not-carry-the-gradient",
+        "rnn_step_backward(dhs[:, t], ...): each step sees only its own loss, nothing from later steps",
+        "bptt",
+        RNN_CARRY_CALL,
+        "rnn_step_backward(dhs[:, t], x[:, t], prev[:, t], Wx, Wh, b)",
+        **seq_broken("rnn_backward", TRAINS_RNN, curve=True),
+        diagnosis=diagnosed("rnn_backward", "bptt-no-carry", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "rnn_backward-reads-dhs-as-the-final-gradient",
+        "starts from dhs[:, -1] and only carries it back, as if dhs were the gradient on the last state",
+        "bptt",
+        "carried = np.zeros_like(h0)\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        dx[:, t], carried, gWx, gWh, gb = " + RNN_CARRY_CALL,
+        "carried = dhs[:, -1]  # the gradient arriving at the last state\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        dx[:, t], carried, gWx, gWh, gb = rnn_step_backward(carried, x[:, t], prev[:, t], Wx, Wh, b)",
+        **seq_broken("rnn_backward", TRAINS_RNN, curve=True),
+        diagnosis=diagnosed("rnn_backward", "bptt-only-last", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "rnn_backward-overwrites-the-weight-gradients",
+        "dWx = gWx inside the loop: the weight gradients of the first step only",
+        "bptt",
+        "dWx += gWx\n        dWh += gWh\n        db += gb\n    return dx, carried",
+        "dWx = gWx\n        dWh = gWh\n        db = gb\n    return dx, carried",
+        # dx and dh0 are right, so the gradient curve (which reads only dx) still is
+        **seq_broken("rnn_backward", TRAINS_RNN, curve=False),
+        diagnosis=diagnosed("rnn_backward", "bptt-not-summed", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "rnn_backward-adds-the-carried-gradient-into-dhs",
+        "dhs[:, t] += carried: right values, but the caller's dhs is changed",
+        "bptt",
+        "        dx[:, t], carried, gWx, gWh, gb = " + RNN_CARRY_CALL,
+        "        dhs[:, t] += carried  # dhs[:, t] is now the whole gradient on h_t\n"
+        "        dx[:, t], carried, gWx, gWh, gb = rnn_step_backward(dhs[:, t], x[:, t], prev[:, t], Wx, Wh, b)",
+        fails=bptt_checks("rnn_backward", "pure"),
+        # every value is right, so it trains, and the gradient curve (which builds its own dhs) is right too
+        passes=bptt_checks("rnn_backward", "shapes", *SEQ_VALUES) + (TRAINS_RNN,),
+        unaffected=others("rnn_backward"),
+    ),
+    Bug(
+        "rnn_backward-pairs-each-step-with-its-own-output",
+        "prev = hs: step t is differentiated at the state it produced, not the one it started from",
+        "bptt",
+        "prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # (N, T, H): the state each step started from",
+        "prev = hs  # (N, T, H)",
+        **seq_broken("rnn_backward", TRAINS_RNN, curve=True),
+    ),
+    # --- lstm_step_backward
+    Bug(
+        "lstm_step_backward-forgets-the-cell-tanh-derivative",
+        "dc = dc_next + dh_next * o: h = o * tanh(c) differentiated as if it were o * c",
+        "bptt",
+        "dc = dc_next + dh_next * o * (1.0 - tc ** 2)",
+        "dc = dc_next + dh_next * o",
+        **LSTM_STEP_BROKEN,
+        diagnosis=diagnosed("lstm_step_backward", "lstm-bptt-no-cell-tanh-grad", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_step_backward-uses-the-tanh-derivative-for-sigmoid-gates",
+        "1 - s**2 for i, f and o: every gate differentiated like tanh",
+        "bptt",
+        LSTM_GATE_BLOCKS,
+        "        dc * g * (1.0 - i ** 2),         # input gate\n"
+        "        dc * c_prev * (1.0 - f ** 2),    # forget gate\n"
+        "        dc * i * (1.0 - g ** 2),         # candidate (tanh)\n"
+        "        dh_next * tc * (1.0 - o ** 2),   # output gate\n",
+        **LSTM_STEP_BROKEN,
+        diagnosis=diagnosed("lstm_step_backward", "lstm-bptt-sigmoid-grad", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_step_backward-dc_prev-skips-the-forget-gate",
+        "dc_prev = dc: the cell's gradient passed back whole, as if c_t = c_prev + i * g",
+        "bptt",
+        "da @ Wh.T, dc * f, x_t.T @ da",
+        "da @ Wh.T, dc, x_t.T @ da",
+        **LSTM_STEP_BROKEN,
+        diagnosis=diagnosed("lstm_step_backward", "lstm-bptt-forget", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_step_backward-stacks-the-gates-in-cs231n-order",
+        "the gate gradients concatenated i, f, o, g (CS231n's layout), not the weights' i, f, g, o",
+        "bptt",
+        LSTM_GATE_BLOCKS,
+        "        dc * g * i * (1.0 - i),          # input gate\n"
+        "        dc * c_prev * f * (1.0 - f),     # forget gate\n"
+        "        dh_next * tc * o * (1.0 - o),    # output gate\n"
+        "        dc * i * (1.0 - g ** 2),         # candidate (tanh)\n",
+        **LSTM_STEP_BROKEN,
+        diagnosis=diagnosed("lstm_step_backward", "lstm-bptt-cs231n-order", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_step_backward-returns-dc_prev-before-dh_prev",
+        "return dx, dc_prev, dh_prev, ...: the two state gradients in the wrong order",
+        "bptt",
+        "return da @ Wx.T, da @ Wh.T, dc * f, x_t.T @ da",
+        "return da @ Wx.T, dc * f, da @ Wh.T, x_t.T @ da",
+        **LSTM_STEP_BROKEN,
+        # lstm_backward then carries dc as dh and dh as dc at every step: no catalogued mistake of its own
+        diagnosis=diagnosed("lstm_step_backward", "lstm-bptt-hc-swapped", "fixed", "random", "hidden"),
+    ),
+    # --- lstm_backward
+    Bug(
+        "lstm_backward-does-not-carry-dh",
+        "lstm_step_backward(dhs[:, t], dc, ...): the cell's gradient is carried, the hidden state's is dropped",
+        "bptt",
+        LSTM_CARRY_CALL,
+        "dx[:, t], dh, dc, gWx, gWh, gb = lstm_step_backward(dhs[:, t], dc, x[:, t], h_prev[:, t],",
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=True),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-no-carry", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-drops-the-cell-gradient",
+        "dc_next = 0 at every step: the cell only gets gradient through its own step's h",
+        "bptt",
+        LSTM_CARRY_CALL,
+        "dx[:, t], dh, dc, gWx, gWh, gb = lstm_step_backward(dhs[:, t] + dh, np.zeros_like(dc), x[:, t], "
+        "h_prev[:, t],",
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=True),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-cell-not-carried", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-reads-dhs-as-the-final-gradient",
+        "starts from dh = dhs[:, -1] and only carries it back",
+        "bptt",
+        "dh, dc = np.zeros_like(h0), np.zeros_like(c0)\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        " + LSTM_CARRY_CALL,
+        "dh, dc = dhs[:, -1], np.zeros_like(c0)  # the gradient arriving at the last state\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        dx[:, t], dh, dc, gWx, gWh, gb = lstm_step_backward(dh, dc, x[:, t], h_prev[:, t],",
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=True),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-only-last", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-overwrites-the-weight-gradients",
+        "dWx = gWx inside the loop: the weight gradients of the first step only",
+        "bptt",
+        "dWx += gWx\n        dWh += gWh\n        db += gb\n    return dx, dh, dc",
+        "dWx = gWx\n        dWh = gWh\n        db = gb\n    return dx, dh, dc",
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=False),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-not-summed", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-returns-dc0-before-dh0",
+        "return dx, dc, dh, ...: the initial states' gradients in the wrong order",
+        "bptt",
+        "return dx, dh, dc, dWx, dWh, db",
+        "return dx, dc, dh, dWx, dWh, db",
+        # both are (N, H), so the shapes pass; dx is right, so the gradient curve is too
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=False),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-hc-swapped", "fixed", "random", "hidden"),
+    ),
+    # --- gru_step_backward
+    Bug(
+        "gru_step_backward-flips-the-sign-of-the-z-gradient",
+        "dh/dz = n - h_prev, as for h = z * n + (1 - z) * h_prev (the other convention)",
+        "bptt",
+        "dz_pre = dh_next * (h_prev - n) * z * (1.0 - z)",
+        "dz_pre = dh_next * (n - h_prev) * z * (1.0 - z)",
+        **GRU_STEP_BROKEN,
+        diagnosis=diagnosed("gru_step_backward", "gru-bptt-z-sign", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_step_backward-leaves-the-reset-gate-off-the-h-side",
+        "the h-side n block gets dn_pre, not dn_pre * r (as if r multiplied after, not inside)",
+        "bptt",
+        "dah = np.concatenate([dr_pre, dz_pre, dn_pre * r], axis=1)",
+        "dah = np.concatenate([dr_pre, dz_pre, dn_pre], axis=1)",
+        **GRU_STEP_BROKEN,
+        diagnosis=diagnosed("gru_step_backward", "gru-bptt-reset-h-side", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_step_backward-misses-the-direct-path",
+        "dh_prev = dah @ Wh.T: only the paths through the gates, not z * h_prev itself",
+        "bptt",
+        "dh_prev = dh_next * z + dah @ Wh.T",
+        "dh_prev = dah @ Wh.T",
+        **GRU_STEP_BROKEN,
+        diagnosis=diagnosed("gru_step_backward", "gru-bptt-no-direct-path", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_step_backward-forgets-the-tanh-derivative",
+        "dn_pre = dh_next * (1 - z): the candidate differentiated as if it were linear",
+        "bptt",
+        "dn_pre = dh_next * (1.0 - z) * (1.0 - n ** 2)",
+        "dn_pre = dh_next * (1.0 - z)",
+        **GRU_STEP_BROKEN,
+        diagnosis=diagnosed("gru_step_backward", "gru-bptt-no-tanh-grad", "fixed", "random", "hidden"),
+    ),
+    # --- gru_backward
+    Bug(
+        "gru_backward-does-not-carry-the-gradient",
+        "gru_step_backward(dhs[:, t], ...): nothing flows back from later steps",
+        "bptt",
+        GRU_CARRY_CALL,
+        "gru_step_backward(dhs[:, t], x[:, t], prev[:, t],",
+        **seq_broken("gru_backward", TRAINS_GRU, curve=False),
+        diagnosis=diagnosed("gru_backward", "gru-bptt-no-carry", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_backward-reads-dhs-as-the-final-gradient",
+        "starts from dhs[:, -1] and only carries it back",
+        "bptt",
+        "carried = np.zeros_like(h0)\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        dx[:, t], carried, gWx, gWh, gbx, gbh = " + GRU_CARRY_CALL,
+        "carried = dhs[:, -1]  # the gradient arriving at the last state\n"
+        "    for t in reversed(range(x.shape[1])):\n"
+        "        dx[:, t], carried, gWx, gWh, gbx, gbh = gru_step_backward(carried, x[:, t], prev[:, t],",
+        **seq_broken("gru_backward", TRAINS_GRU, curve=False),
+        diagnosis=diagnosed("gru_backward", "gru-bptt-only-last", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_backward-overwrites-the-weight-gradients",
+        "dWx = gWx (and the rest) inside the loop: the gradients of the first step only",
+        "bptt",
+        "dWx += gWx\n        dWh += gWh\n        dbx += gbx\n        dbh += gbh",
+        "dWx = gWx\n        dWh = gWh\n        dbx = gbx\n        dbh = gbh",
+        **seq_broken("gru_backward", TRAINS_GRU, curve=False),
+        diagnosis=diagnosed("gru_backward", "gru-bptt-not-summed", "fixed", "random", "hidden"),
+    ),
+    # --- gradient_to_first_step
+    Bug(
+        "gradient_to_first_step-sums-over-the-batch",
+        "per_row.sum(axis=1): the norms added up over the batch, not averaged",
+        "bptt",
+        "return per_row.mean(axis=1)",
+        "return per_row.sum(axis=1)",
+        fails=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN, VANISHING),
+        diagnosis={FIRST_STEP_LINEAR: "first-step-summed", FIRST_STEP_HIDDEN: "first-step-summed",
+                   VANISHING: "first-step-summed"},
+        unaffected=others("gradient_to_first_step"),
+    ),
+    Bug(
+        "gradient_to_first_step-uses-an-unnormalised-upstream-gradient",
+        "ones(H) as the upstream gradient: its norm is sqrt(H), not 1",
+        "bptt",
+        "dhs[k * N:(k + 1) * N, k] = 1.0 / np.sqrt(H)",
+        "dhs[k * N:(k + 1) * N, k] = 1.0",
+        fails=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN, VANISHING),
+        diagnosis={FIRST_STEP_LINEAR: "first-step-unit", FIRST_STEP_HIDDEN: "first-step-unit",
+                   VANISHING: "first-step-unit"},
+        unaffected=others("gradient_to_first_step"),
+    ),
+]
+
+BUGS = FEEDFORWARD + RNN + LSTM + GRU + MEMORY + BPTT

@@ -95,10 +95,14 @@ def _numgrad_case(impl, ref, probe, seed, h=None, N=2, T=3, D=2, H=3):
         if probe == "linear" else {}
     df = rng.standard_normal((N, T, H if probe == "linear" else D))
     args = (impl.probe(probe, **kwargs), x, df) + (() if h is None else (h,))
-    what = {"linear": "a linear recurrence h_t = h_(t-1) @ M + x_t @ A",
-            "sine": "f(x) = cumulative sum of sin(x) over time"}[probe]
-    call = (f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
-            f"# f: {what}; df: upstream gradient of f(x)'s shape\n"
+    if probe == "linear":
+        make_f = (f"A = rng.standard_normal(({D}, {H})); M = 0.6 * np.linalg.qr(rng.standard_normal(({H}, {H})))[0]\n"
+                  f"f = lambda v: linear_recurrence(v, A, M)  # h_t = h_(t-1) @ M + x_t @ A, h_(-1) = 0\n"
+                  f"df = rng.standard_normal(({N}, {T}, {H}))\n")
+    else:
+        make_f = f"f = lambda v: np.cumsum(np.sin(v), axis=1)\ndf = rng.standard_normal(({N}, {T}, {D}))\n"
+    call = (f"import numpy as np\nfrom autograder.worker import _linear_forward as linear_recurrence\n"
+            f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n" + make_f +
             f"numerical_gradient(f, x, df{'' if h is None else f', h={h}'})")
     want = ref.call("numerical_gradient", args)
     got = impl.call("numerical_gradient", args, {})
@@ -132,7 +136,9 @@ def test_numerical_gradient_leaves_x_alone(impl, ref):
     if impl.last.mutated:
         raise failure(impl, ref, "numerical_gradient", "changed x in place and did not restore it exactly; probe "
                       "a copy of x (x + h - h is not always x in floating point)",
-                      call="numerical_gradient(f, x, np.ones_like(x))  # f: cumulative sum of sin(x)")
+                      call="import numpy as np\nx = np.random.default_rng(2).standard_normal((2, 3, 2)); before = x.copy()\n"
+                           "numerical_gradient(lambda v: np.cumsum(np.sin(v), axis=1), x, np.ones_like(x))\n"
+                           "print(np.array_equal(x, before))  # must be True")
 
 
 ### BEGIN HIDDEN TESTS
@@ -151,8 +157,9 @@ def _first_step_case(impl, ref, seed, N=3, T=8, D=2, H=3):
     x = rng.standard_normal((N, T, D))
     A, M = rng.standard_normal((D, H)), 0.8 * np.linalg.qr(rng.standard_normal((H, H)))[0]
     args = (impl.probe("linear_backward"), x, (np.zeros((N, H)),), (A, M))
-    call = (f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
-            f"# backward: the backward pass of the linear recurrence h_t = h_(t-1) @ M + x_t @ A (|M| = 0.8)\n"
+    call = (f"import numpy as np\nfrom autograder.worker import _linear_backward as backward  # of h_t = h_(t-1) @ M + x_t @ A\n"
+            f"rng = np.random.default_rng({seed}); x = rng.standard_normal(({N}, {T}, {D}))\n"
+            f"A, M = rng.standard_normal(({D}, {H})), 0.8 * np.linalg.qr(rng.standard_normal(({H}, {H})))[0]\n"
             f"gradient_to_first_step(backward, x, (np.zeros(({N}, {H})),), (A, M))")
     expect_reference(impl, ref, "gradient_to_first_step", args, call=call)
 
@@ -167,7 +174,7 @@ def test_gradient_to_first_step_matches_the_reference_on_a_linear_recurrence(imp
 @check("gradient_to_first_step", points=0.25, hidden=True)
 def test_gradient_to_first_step_matches_the_reference_hidden(impl, ref):
     """As above, on other seeds and sizes."""
-    _first_step_case(impl, ref, 3601, N=1, T=12, D=3, H=5)
+    _first_step_case(impl, ref, 3601, N=2, T=12, D=3, H=5)
 ### END HIDDEN TESTS
 
 
@@ -183,15 +190,19 @@ def open_forget_lstm(seed, D=3, H=4):
 def test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_an_open_lstm(impl, ref):
     """With your rnn_backward and lstm_backward: x0.5 or less per step through a contractive RNN, >= x0.9 through an open LSTM."""
     rng = np.random.default_rng(91)
-    x = rng.standard_normal((2, 40, 3))
+    x = rng.standard_normal((3, 40, 3))  # N = 3, H = 4: a sum over rows and a unit vector of ones differ
     Wx, Wh, b = ref.call("contractive_rnn_params", (3, 4, 0.5, 0))
-    cases = [("rnn_backward", (np.zeros((2, 4)),), (Wx, Wh, b), "a contractive vanilla RNN (|Wh| = 0.5)",
-              lambda rate: rate <= 0.5, "shrink by x0.5 or more per step"),
-             ("lstm_backward", (np.zeros((2, 4)),) * 2, open_forget_lstm(92), "an LSTM with forget bias +8",
-              lambda rate: rate >= 0.9, "stay nearly constant (x0.9 or more per step)")]
-    for backward, states, weights, what, good, should in cases:
-        call = (f"rng = np.random.default_rng(91); x = rng.standard_normal((2, 40, 3))\n"
-                f"# {what}, run by your {backward}\n"
+    cases = [("rnn_backward", (np.zeros((3, 4)),), (Wx, Wh, b), "a contractive vanilla RNN (|Wh| = 0.5)",
+              lambda rate: rate <= 0.5, "shrink by x0.5 or more per step",
+              "states, weights = (np.zeros((3, 4)),), contractive_rnn_params(3, 4, gain=0.5, seed=0)"),
+             ("lstm_backward", (np.zeros((3, 4)),) * 2, open_forget_lstm(92), "an LSTM with forget bias +8",
+              lambda rate: rate >= 0.9, "stay nearly constant (x0.9 or more per step)",
+              "from autograder.checks.bptt import open_forget_lstm\n"
+              "states, weights = (np.zeros((3, 4)), np.zeros((3, 4))), open_forget_lstm(92)")]
+    for backward, states, weights, what, good, should, setup in cases:
+        call = (f"import numpy as np\nfrom exercises.bptt import {backward}\n"
+                f"from exercises.memory import contractive_rnn_params\n"
+                f"rng = np.random.default_rng(91); x = rng.standard_normal((3, 40, 3))\n{setup}  # {what}\n"
                 f"gradient_to_first_step({backward}, x, states, weights)")
         try:
             curve = expect_reference(impl, ref, "gradient_to_first_step",
@@ -243,13 +254,16 @@ def recall_after_training(impl, ref, cell, seed):
 def _training_check(impl, ref, cell):
     forward, backward, gap = TRAINING[cell]
     call = (f"from autograder.trainer import train_recall\nfrom exercises.memory import make_recall_task\n"
+            f"from exercises.bptt import {forward}, {backward}\n"
             f"x, bits = make_recall_task({TRAIN_SIZE}, {gap}, seed=71)\n"
             f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, seed=0)")
     impl.call(backward, make_inputs(backward, 0), {})  # not implemented, or raising: that is the verdict
     for dep in (forward, backward):  # a wrong gradient cannot teach anything: say so at once
         verdict = dependency_verdict(impl, ref, dep)
         if verdict:
-            raise failure(impl, ref, backward, f"cannot be trained yet: fix {dep} first ({verdict})", call=call)
+            why = f"its gradients are not right yet ({verdict})" if dep == backward else \
+                f"fix {dep} first, the training runs it ({verdict})"
+            raise failure(impl, ref, backward, f"cannot train a cell yet: {why}", call=call)
     tried = []
     for seed in TRAIN_SEEDS:
         accuracy, updates = recall_after_training(impl, ref, cell, seed)
