@@ -212,7 +212,7 @@ def parser():
     zr.set_defaults(run=_gradescope_run)
 
     e = sub.add_parser("experiment", help="train each cell on the recall task over gaps and seeds; write the table")
-    e.add_argument("--gaps", default="10,20,30,50", help="comma-separated gaps (default %(default)s)")
+    e.add_argument("--gaps", default="10,30,50,70", help="comma-separated gaps (default %(default)s)")
     e.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default %(default)s)")
     e.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1 (default %(default)s)")
     e.add_argument("--out", default=None, help="folder for experiment.md and .json (default: docs/)")

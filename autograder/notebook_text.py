@@ -180,14 +180,14 @@ plt.show()"""),
 The kit's trainer (`autograder.trainer.train_recall`: Adam, gradient clipping, a
 cross-entropy readout of the bit) trains each cell on the delayed-recall task with *your*
 forward and backward functions, then measures recall on new sequences. With 10
-distractors every cell learns. With 50, the vanilla RNN stays near 50% (a coin toss),
-while the LSTM and the GRU learn. This takes about 20 seconds. `rnn-grade experiment`
+distractors every cell learns. With 70, the vanilla RNN stays near 50% (a coin toss),
+while the LSTM and the GRU learn. This takes about 15 seconds. `rnn-grade experiment`
 runs the full table (more gaps and seeds); docs/experiment.md holds its results."""),
         ("code*", _PLOT_SETUP + """\
 import time
 from autograder.trainer import accuracy, recall_task, train_recall
 cells = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward), "gru": (gru_forward, gru_backward)}
-gaps, seeds = (10, 50), (0, 1)
+gaps, seeds = (10, 70), (0, 1)
 results = {}
 for gap in gaps:
     x, bits = recall_task(1024, gap, seed=71)      # as memory.make_recall_task builds them

@@ -25,7 +25,7 @@ import numpy as np
 #: per cell: (number of states, number of gate blocks in the stacked weights)
 CELLS = {"rnn": (1, 1), "lstm": (2, 4), "gru": (1, 3)}
 #: initial bias of the gate that keeps the state (LSTM forget, GRU update)
-KEEP_BIAS = 3.0
+KEEP_BIAS = 4.0
 
 
 def recall_task(n, gap, seed):

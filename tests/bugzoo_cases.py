@@ -775,8 +775,8 @@ FIRST_STEP_HIDDEN = "test_gradient_to_first_step_matches_the_reference_hidden"
 #: runs the submission's own rnn_backward, then its lstm_backward
 VANISHING = "test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_an_open_lstm"
 TRAINS_RNN = "test_rnn_backward_trains_a_vanilla_rnn_to_recall_across_10_steps"
-TRAINS_LSTM = "test_lstm_backward_trains_an_lstm_to_recall_across_50_steps"
-TRAINS_GRU = "test_gru_backward_trains_a_gru_to_recall_across_50_steps"
+TRAINS_LSTM = "test_lstm_backward_trains_an_lstm_to_recall_across_70_steps"
+TRAINS_GRU = "test_gru_backward_trains_a_gru_to_recall_across_70_steps"
 
 BACKWARDS = ("rnn_step_backward", "rnn_backward", "lstm_step_backward", "lstm_backward", "gru_step_backward",
              "gru_backward")

@@ -49,8 +49,8 @@ def numerical_gradient(f, x, df, h=1e-5):
 
     Args:
         f: a function of one array, returning an array of df's shape.
-        x: the point, any shape. It is never modified (the classic course helper changes
-            it in place while probing).
+        x: the point, any shape. Leave it as it was: probe a copy (the classic course
+            helper writes into x while probing, so an error midway leaves x changed).
         df: the upstream gradient, f(x)'s shape.
         h: the step, > 0.
 
