@@ -242,11 +242,17 @@ def checks_table():
              f"{len(checks)} checks worth {total_points(checks):g} points: "
              f"{total_points(checks) - hidden:g} in public checks (run by the self-check) and {hidden:g} in hidden "
              f"checks (the same properties on other seeds and sizes, run only when grading).", ""]
+    groups = sorted({c.group for c in checks} - {"core"})
+    for group in groups:
+        inside = [c for c in checks if c.group == group]
+        lines += [f"Group `{group}` ({len(inside)} checks, {total_points(inside):g} points, marked below) can be left "
+                  f"out of class grading for speed: `rnn-grade class ... --skip-{group}`.", ""]
     for module in kit.MODULES:
         part = [c for c in checks if c.module == module]
         lines += [f"## `{module}` ({kit.LESSON_PARTS[module]}): {sum(c.points for c in part):g} points", "",
                   "| check | function | points | visibility | what it shows |", "|---|---|---:|---|---|"]
-        lines += [f"| `{c.name}` | `{c.function}` | {c.points:g} | {c.visibility} | {c.doc} |" for c in part]
+        lines += [f"| `{c.name}` | `{c.function}` | {c.points:g} | {c.visibility}"
+                  f"{'' if c.group == 'core' else f' ({c.group})'} | {c.doc} |" for c in part]
         lines.append("")
     return "\n".join(lines)
 

@@ -5,8 +5,9 @@
 
 For every gap, cell and seed, `trainer.train_recall` trains the reference cell with the
 reference forward and backward on 1,024 sequences (make_recall_task seed 71), and the
-recall is measured on 512 new ones (seed 72). Writes experiment.md (the table) and
-experiment.json (every run) to the output folder; docs/ holds the committed ones.
+recall is measured on 512 new ones (seed 72). Writes experiment.md (the table),
+experiment.svg (the chart) and experiment.json (every run) to the output folder; docs/
+holds the committed ones.
 Accuracies are deterministic; times are this machine's.
 """
 import json
@@ -85,6 +86,46 @@ def summary(rows):
     return "; ".join(parts)
 
 
+def svg_chart(rows, width=640, height=300):
+    """Recall per gap and cell as an SVG: a bar for the mean over seeds, a dot for every seed."""
+    gaps = sorted({r["gap"] for r in rows})
+    cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
+    colors = {"rnn": "#d1495b", "lstm": "#00798c", "gru": "#edae49"}
+    left, right, top, bottom = 50, 110, 20, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    group = plot_w / len(gaps)
+    bar = group * 0.8 / len(cells)
+
+    def y(value):
+        return top + plot_h * (1.0 - value)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             f'font-size="12">', f'<rect width="{width}" height="{height}" fill="white"/>']
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        style = 'stroke="#888" stroke-dasharray="4 3"' if tick == 0.5 else 'stroke="#ddd"'  # chance is dashed
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" {style}/>')
+        parts.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:.0%}</text>')
+    for g, gap in enumerate(gaps):
+        for k, cell in enumerate(cells):
+            values = [r["accuracy"] for r in rows if r["gap"] == gap and r["cell"] == cell]
+            x = left + g * group + group * 0.1 + k * bar
+            mean = sum(values) / len(values)
+            parts.append(f'<rect x="{x:.1f}" y="{y(mean):.1f}" width="{bar * 0.9:.1f}" height="{y(0) - y(mean):.1f}" '
+                         f'fill="{colors[cell]}" fill-opacity="0.55"/>')
+            for v in values:
+                parts.append(f'<circle cx="{x + bar * 0.45:.1f}" cy="{y(v):.1f}" r="2.5" fill="{colors[cell]}"/>')
+        parts.append(f'<text x="{left + g * group + group / 2:.1f}" y="{height - bottom + 18}" '
+                     f'text-anchor="middle">gap {gap}</text>')
+    for k, cell in enumerate(cells):
+        parts.append(f'<rect x="{width - right + 15}" y="{top + 20 * k}" width="12" height="12" fill="{colors[cell]}"/>')
+        parts.append(f'<text x="{width - right + 32}" y="{top + 20 * k + 11}">{cell.upper()}</text>')
+    parts.append(f'<text x="{width - right + 15}" y="{top + 20 * len(cells) + 14}" fill="#555">- - chance</text>')
+    parts.append(f'<text x="12" y="{top + plot_h / 2:.1f}" transform="rotate(-90 12 {top + plot_h / 2:.1f})" '
+                 f'text-anchor="middle">recall on new sequences</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 def report(rows, wall):
     import inspect
 
@@ -104,6 +145,8 @@ with p > 0.9). The initial weights come from the seed; the bias of the gate that
 state (LSTM forget gate, GRU update gate) starts at +{KEEP_BIAS:g}. Training uses
 {TRAIN_SIZE} sequences (`make_recall_task({TRAIN_SIZE}, gap, seed={TRAIN_DATA_SEED})`);
 recall is measured on {TEST_SIZE} new ones (seed {TEST_DATA_SEED}). 50% is a coin toss.
+
+![Recall per gap: bars are the mean over seeds, dots single seeds](experiment.svg)
 
 {table(rows)}
 
@@ -136,7 +179,8 @@ def main(gaps=GAPS, cells=CELLS, seeds=SEEDS, out=None):
     rows = run(gaps, cells, range(seeds), progress=progress)
     wall = time.perf_counter() - started
     (out / "experiment.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out / "experiment.svg").write_text(svg_chart(rows))
     (out / "experiment.md").write_text(report(rows, wall))
     print(table(rows))
-    print(f"\nwrote {out / 'experiment.md'} and {out / 'experiment.json'} ({len(rows)} runs, {wall:.0f} s)")
+    print(f"\nwrote experiment.md, .svg and .json in {out} ({len(rows)} runs, {wall:.0f} s)")
     return rows

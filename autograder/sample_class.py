@@ -21,7 +21,10 @@ def reference(module):
 
 
 def skeleton(module):
-    return (kit.EXERCISES / f"{module}.py").read_text()
+    """exercises/<module>.py as the build generates it (computed, so a stale file on disk never leaks in)."""
+    from .build import skeleton_source
+
+    return skeleton_source(f"{module}.py")
 
 
 def _student_code(text):

@@ -86,6 +86,9 @@ def test_the_experiment_command_writes_its_table(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "| 4 | RNN | 1 of 1 |" in done.stdout and "[  1/1] gap   4  rnn" in done.stderr
     assert json.loads((tmp_path / "experiment.json").read_text())[0]["accuracy"] == 1.0
+    svg = (tmp_path / "experiment.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<circle") == 1 and "gap 4" in svg
+    assert "(experiment.svg)" in (tmp_path / "experiment.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "autograder", "experiment", "--cells", "elman"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "cells are rnn, lstm, gru" in bad.stderr

@@ -22,7 +22,7 @@ as in the forward modules: LSTM i, f, g, o; GRU r, z, n.
 **The experiment.** `autograder.trainer.train_recall` trains a cell on the delayed-recall
 task of Part 3 with *your* forward and backward functions (Adam, gradient clipping, a
 cross-entropy readout of the bit). With a few distractors every cell learns the task.
-With fifty, the vanilla RNN stays at chance while the LSTM and the GRU learn it: the
+With seventy, the vanilla RNN stays at chance while the LSTM and the GRU learn it: the
 gradient that would teach the RNN to hold the bit has faded before it gets there.
 """
 import numpy as np
