@@ -21,6 +21,8 @@ MESSAGES = {
     "kit_header": f"rnn-kit: this is the kit's own test suite. To check your exercises run: {SELF_CHECK}",
     "self_header": "rnn-kit self-check: implementation = {impl}; {public} public checks; "
                    "{hidden:g} points held back in hidden checks",
+    "training_note": "rnn-kit: {count} training check(s) train your cells (a few seconds); "
+                     "leave them out with -k 'not trains'",
 }
 
 
@@ -94,6 +96,9 @@ def pytest_collection_finish(session):
     if state["checks"] and reporter:
         reporter.write_line(MESSAGES["self_header"].format(
             impl=_option(session.config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"]))
+        training = sum(1 for c in state["checks"].values() if c.group == "training")
+        if training:
+            reporter.write_line(MESSAGES["training_note"].format(count=training))
 
 
 def _verdict(item, check, exc):

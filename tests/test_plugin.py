@@ -5,6 +5,10 @@ import pytest
 
 from autograder.catalogue import all_checks
 
+#: imported here, before any in-process pytester run: pytester restores sys.modules after each run, and a
+#: check module imported again would register its checks a second time
+CHECKS = all_checks()
+
 pytest_plugins = ["pytester"]
 
 CATALOGUE = "from autograder.checks.rnn import *  # noqa\nfrom autograder.checks.lstm import *  # noqa\n"
@@ -29,7 +33,7 @@ def test_checks_carry_exercise_points_and_visibility_markers(suite):
 def test_the_reference_passes_and_the_summary_and_json_are_written(suite):
     result = suite.runpytest("--impl", "solutions", "-k", "rnn_step", "--rnn-json", "score.json")
     result.assert_outcomes(passed=6, deselected=result.parseoutcomes()["deselected"])
-    step = [c for c in all_checks() if "rnn_step" in c.name and c.module in ("rnn", "lstm")]  # what -k selects
+    step = [c for c in CHECKS if "rnn_step" in c.name and c.module in ("rnn", "lstm")]  # what -k selects
     public = sum(c.points for c in step if c.visibility == "public")
     result.stdout.fnmatch_lines(["*rnn-kit self-check: implementation = solutions; 6 public checks*",
                                  "*rnn-kit score*", f"*rnn * {public:.2f} / {public:.2f}*",
@@ -77,3 +81,16 @@ def test_the_kit_suite_header_names_the_self_check_command(pytester):
     pytester.makepyfile(test_plain="def test_x():\n    assert True\n")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*this is the kit's own test suite. To check your exercises run: pytest exercises*"])
+
+
+def test_the_header_names_the_training_checks_and_how_to_leave_them_out(pytester):
+    pytester.makepyfile(test_checks="from autograder.checks.bptt import *  # noqa\n")
+    with_training = pytester.runpytest("--impl", "solutions", "-k", "rnn_backward")
+    with_training.stdout.fnmatch_lines(["*rnn-kit: 1 training check(s) train your cells*-k 'not trains'*"])
+    with_training.assert_outcomes(passed=len([c for c in CHECKS if c.function == "rnn_backward"
+                                              and c.visibility == "public"]),
+                                  deselected=with_training.parseoutcomes()["deselected"])
+    without = pytester.runpytest("--impl", "solutions", "-k", "rnn_backward and not trains")
+    assert "training check" not in without.stdout.str()
+    without.assert_outcomes(passed=with_training.parseoutcomes()["passed"] - 1,
+                            deselected=without.parseoutcomes()["deselected"])

@@ -226,8 +226,9 @@ def test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_a
 SHORT_GAP, LONG_GAP = 10, 70
 #: the weights are judged on TEST_SIZE new sequences; PASS is the recall they must reach
 TRAIN_SIZE, TEST_SIZE, PASS = 1024, 512, 0.95
-#: seeds of the initial weights; the second is tried only when the first falls short
-TRAIN_SEEDS = (0, 1)
+#: seeds of the initial weights; the second is tried only when the first falls short (docs/experiment.md: the
+#: reference learns from both, seed 1 in 44 LSTM / 70 GRU / 56 RNN updates)
+TRAIN_SEEDS = (1, 3)
 #: seconds one training run may take (the reference needs about 1 s)
 TRAIN_TIMEOUT = 60.0
 TRAINING = {"rnn": ("rnn_forward", "rnn_backward", SHORT_GAP),
@@ -256,7 +257,7 @@ def _training_check(impl, ref, cell):
     call = (f"from autograder.trainer import train_recall\nfrom exercises.memory import make_recall_task\n"
             f"from exercises.bptt import {forward}, {backward}\n"
             f"x, bits = make_recall_task({TRAIN_SIZE}, {gap}, seed=71)\n"
-            f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, seed=0)")
+            f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, seed={TRAIN_SEEDS[0]})")
     impl.call(backward, make_inputs(backward, 0), {})  # not implemented, or raising: that is the verdict
     for dep in (forward, backward):  # a wrong gradient cannot teach anything: say so at once
         verdict = dependency_verdict(impl, ref, dep)
@@ -272,7 +273,7 @@ def _training_check(impl, ref, cell):
         tried.append(f"seed {seed}: {accuracy:.1%} after {updates} updates")
     raise failure(impl, ref, backward, f"trained with your {forward} and {backward}, the {cell.upper()} recalls the "
                   f"bit across {gap} distractors in too few new sequences ({'; '.join(tried)}); at least {PASS:.0%} "
-                  f"is due, and the reference gets there in about 100 updates. Your gradients match the reference "
+                  f"is due, and the reference gets there from both seeds. Your gradients match the reference "
                   f"on small inputs, so look for what differs on long sequences (T = {gap + 2})", call=call)
 
 
