@@ -153,8 +153,8 @@ def module_notebook(module, *, with_solutions=False, nbgrader=False):
         listed = ", ".join(f"`{name}`" for name in names)
         cells.append(nbf.new_markdown_cell(
             f"### From the `{dep_module}` part: {listed}\nThis part calls your {listed} from the "
-            f"`{dep_module}` part. Put the same code here ({'it is' if len(names) == 1 else 'they are'} "
-            f"not graded again in this notebook)."
+            f"`{dep_module}` part. Put the same code here: this part's checks run "
+            f"{'it' if len(names) == 1 else 'them'}."
         ))
         for name, src in dep_functions:
             if name in names:

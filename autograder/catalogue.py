@@ -5,8 +5,8 @@ collects it as a test (the plugin turns its metadata into the markers ``exercise
 ``points`` and ``visibility``). The class grader calls the same function directly, with
 no pytest in the loop. Nothing else decides a score.
 
-Groups: "core" checks run everywhere; "training" (added with the BPTT part) can be
-switched off for speed.
+Groups: "core" checks run everywhere; "training" (Part 5: the student's cells trained with
+their own backward passes) can be left out of class grading for speed (--skip-training).
 """
 import importlib
 from dataclasses import dataclass
@@ -62,13 +62,13 @@ def check(function, *, points, hidden=False, group="core", name=None, offline=Tr
     return register
 
 
-def all_checks(group=None):
+def all_checks():
     """Every check, in teaching order (module, then function order, then registration)."""
     for module in kit.MODULES:
         importlib.import_module(f"autograder.checks.{module}")
     order = {fn: i for i, fn in enumerate(kit.module_of())}
     checks = sorted(_REGISTRY.values(), key=lambda c: (kit.MODULES.index(c.module), order[c.function]))
-    return [c for c in checks if group is None or c.group == group]
+    return checks
 
 
 def total_points(checks=None):

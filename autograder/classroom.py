@@ -221,8 +221,14 @@ def grade_class(submissions, out, *, jobs=None, regrade=False, timeout=DEFAULT_T
     return run
 
 
+def graded_checks(graded):
+    """The catalogue's checks that were run for these students (a skipped group is not listed)."""
+    ran = {r.name for g in graded for r in g.results}
+    return [c for c in all_checks() if c.name in ran]
+
+
 def grades_csv(graded):
-    checks = all_checks()
+    checks = graded_checks(graded)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", "total", "max_score", "status", "seconds"] + [c.name for c in checks])
@@ -286,7 +292,7 @@ def report_html(run):
 
     graded = list(run.graded.values())
     totals = [g.score for g in graded]
-    checks = all_checks()
+    checks = graded_checks(graded)
     maximum = graded[0].max_score if graded else 100.0
     hints = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
     out = [f"<!doctype html><meta charset=utf-8><title>Class report</title><style>{STYLE.replace('max-width:980px', 'max-width:1100px')}</style>",
@@ -305,6 +311,8 @@ def report_html(run):
     rows = []
     for module in kit.MODULES:
         possible = sum(c.points for c in checks if c.module == module)
+        if not possible:
+            continue
         earned = [sum(r.score for r in g.results if r.module == module) for g in graded]
         mean = statistics.mean(earned) if earned else 0.0
         rows.append((f"{module} ({possible:g} points)", mean / possible if possible else 0, f"{mean:.1f}"))

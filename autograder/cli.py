@@ -215,7 +215,7 @@ def parser():
     e.add_argument("--gaps", default="10,30,50,70", help="comma-separated gaps (default %(default)s)")
     e.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default %(default)s)")
     e.add_argument("--seeds", type=int, default=10, help="seeds 0 .. SEEDS-1 (default %(default)s)")
-    e.add_argument("--out", default=None, help="folder for experiment.md and .json (default: docs/)")
+    e.add_argument("--out", default=None, help="folder for experiment.md, .svg and .json (default: docs/)")
     e.set_defaults(run=_experiment)
 
     d = sub.add_parser("demo", help="grade the sample class shipped in examples/class/")

@@ -238,7 +238,7 @@ def _add_notebook(sub, path, skip=()):
             module = owner if dep else functions.get(grade_id)
             if module in kit.MODULES:
                 by_module.setdefault(module, []).append((index, source))
-                if dep in functions:
+                if dep in functions and owner not in skip:
                     sub.aliases.setdefault(dep, owner)
                 continue
         plain.append((index, source))
@@ -458,32 +458,24 @@ class WorkerImpl(_Callable):
         finally:
             self.timeout = saved
 
-    def call(self, function, args, kwargs, *, fresh=False, tool=None, timeout=None):
-        """Run `function` in the worker. Identical calls are answered from memory unless `fresh`.
-
-        With `tool`, run the kit's own tool of that name (worker.kit_tool, e.g. the trainer)
-        in the worker instead, on behalf of `function`: its failures and time-outs count
-        as `function`'s. `timeout` replaces the per-call limit for this call.
-        """
+    def call(self, function, args, kwargs, *, fresh=False, remember=True):
+        """Run `function` in the worker. Identical calls are answered from memory unless `fresh`;
+        remember=False neither looks in nor adds to that memory (one-off inputs, e.g. training batches)."""
         if function in self.given_up:
             raise self.given_up[function]
         self._hangs_with(function)
-        module = worker.KIT_TOOLS if tool else self.submission.module_of(function)
+        module = self.submission.module_of(function)
         blobs = []
-        header = {"op": "call", "function": tool or function, "module": module,
+        header = {"op": "call", "function": function, "module": module,
                   "args": [worker.encode(a, blobs) for a in args],
                   "kwargs": {k: worker.encode(v, blobs) for k, v in kwargs.items()}}
         key = None
-        if not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
+        if remember and not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
             key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
                 return value
-        saved, self.timeout = self.timeout, timeout or self.timeout
-        try:
-            value = self._call(function, header, blobs, retry=True)
-        finally:
-            self.timeout = saved
+        value = self._call(function, header, blobs, retry=True)
         if key is not None and self._reply_size <= self.MEMO_LIMIT:
             self.memo[key] = (freeze(value), self.last)
         return value
@@ -552,10 +544,10 @@ class LocalImpl(_Callable):
     def __init__(self, namespace, label="notebook"):
         self.namespace, self.label = namespace, label
 
-    def call(self, function, args, kwargs, *, fresh=False, tool=None, timeout=None):
+    def call(self, function, args, kwargs, *, fresh=False, remember=True):
         import copy
 
-        request = {"function": tool or function, "module": worker.KIT_TOOLS if tool else kit.module_of()[function],
+        request = {"function": function, "module": kit.module_of()[function],
                    "args": copy.deepcopy(list(args)), "kwargs": copy.deepcopy(dict(kwargs))}
         out = worker._CappedText()
         reply, blobs = worker._handle_call(self, request, out)

@@ -83,8 +83,8 @@ def run_checks(impl, checks=None, *, ref=None, on_result=None):
     return results
 
 
-def select(checks, *, hidden=True, keyword=None, group=None):
-    out = [c for c in checks if (hidden or c.visibility == "public") and (group is None or c.group == group)]
+def select(checks, *, hidden=True, keyword=None):
+    out = [c for c in checks if hidden or c.visibility == "public"]
     if keyword:
         out = [c for c in out if keyword in c.name or keyword == c.module]
     return out

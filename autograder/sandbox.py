@@ -31,7 +31,6 @@ from pathlib import Path
 from . import worker
 
 WORKER = Path(worker.__file__).resolve()
-TRAINER = WORKER.with_name("trainer.py")  # the kit's trainer, run beside a submission (worker.kit_tool)
 SANDBOX_WORKER = "/opt/rnn-kit/worker.py"
 
 
@@ -101,7 +100,6 @@ def bwrap_command(python_args):
         if any(location.is_relative_to(r) for r in roots):
             args += ["--tmpfs", str(location)]
     args += ["--perms", "0755", "--dir", "/opt/rnn-kit", "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--ro-bind", str(TRAINER), SANDBOX_WORKER.replace("worker.py", "trainer.py"),
              "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
              "--clearenv"]
     for key, value in scrubbed_env().items():

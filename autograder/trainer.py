@@ -1,9 +1,9 @@
 """A small trainer: teach a recurrent cell the delayed-recall task with its own backward pass.
 
-It imports only numpy, so the grading worker can load it next to a submission (inside
-the sandbox) and train *the student's* forward and backward functions; the grading
-process then scores the weights that come back with the reference forward pass. The
-notebook and `rnn-grade experiment` use the same function with the reference.
+The training checks run it in the grading process with *the student's* forward and
+backward, each call of which goes to the student's sandboxed worker; the weights it ends
+with are scored with the reference forward pass. The notebook runs it on the notebook's
+own functions, and `rnn-grade experiment` on the reference. It imports only numpy.
 
 The model: the cell reads x (N, T, 3) from zero states; a linear readout of the last
 state scores the two bits, ``scores = h[:, -1] @ Wy + by`` (N, 2); the loss is the mean
@@ -47,7 +47,8 @@ def init_params(cell, D, H, seed):
     """Initial cell weights (a tuple, in the forward's argument order) and readout (Wy (H, 2), by (2,)).
 
     Input weights ~ N(0, 1/D), recurrent weights orthogonal (per gate block), biases zero,
-    except the LSTM's forget-gate bias, which starts at +1 (a common default: remember first).
+    except the bias of the gate that keeps the state, which starts at KEEP_BIAS: the LSTM's
+    forget gate and the GRU's update gate begin by remembering.
     """
     _, blocks = CELLS[cell]
     rng = np.random.default_rng(seed)

@@ -303,28 +303,6 @@ def _linear_backward(dhs, x, h0, A, M):
 PROBES = {"linear": _linear_forward, "squared": _squared_forward, "sine": _sine_forward,
           "linear_backward": _linear_backward}
 
-#: the module name a call uses to run one of the kit's own tools (not the submission's code)
-KIT_TOOLS = "@kit"
-_TOOLS = {}
-
-
-def kit_tool(name):
-    """The kit's own function `name` from trainer.py (beside this file), loaded once.
-
-    The trainer runs a submission's forward and backward many times in a row, so it runs
-    here, next to them; what it returns (trained weights) is judged in the grading process.
-    """
-    if not _TOOLS:
-        import importlib.util
-        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trainer.py")
-        spec = importlib.util.spec_from_file_location("rnn_kit_trainer", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _TOOLS.update(train_recall=module.train_recall)
-    if name not in _TOOLS:
-        raise _Missing(f"the kit has no tool named {name}")
-    return _TOOLS[name]
-
 
 def resolve_bound(value, lookup):
     """`value` with every Bound in it (also inside tuples and lists) turned into a callable.
@@ -459,7 +437,7 @@ def _reply_error(kind, message, tb="", stdout=""):
 def _handle_call(submission, request, out):
     name, module = request.get("function"), request.get("module")
     try:
-        function = kit_tool(name) if module == KIT_TOOLS else submission.function(name, module)
+        function = submission.function(name, module)
     except _Missing as exc:
         return _reply_error("missing", str(exc)), []
     except BaseException as exc:
@@ -644,7 +622,6 @@ def _preload():
     import numpy.lib.format  # noqa: F401
     import numpy.linalg  # noqa: F401
     import numpy.random  # noqa: F401
-    kit_tool("train_recall")
     for name in ("ctypes", "glob", "shutil", "math", "functools", "itertools", "collections", "copy", "random", "typing", "dataclasses",
                  "numbers", "operator", "string", "enum", "statistics", "time", "encodings.idna", "socket",
                  "numpy.typing", "numpy.lib.stride_tricks", "numpy.fft", "numpy.polynomial"):

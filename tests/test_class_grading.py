@@ -119,3 +119,32 @@ def test_the_readme_main_job_rnn_grade_demo_runs_and_says_where_the_report_is(tm
     assert "grading [" in result.stderr  # the progress bar with its ETA
     rows = list(csv.DictReader((tmp_path / "demo" / "grades.csv").open()))
     assert {r["student"]: float(r["total"]) for r in rows} == {s: e["total"] for s, e in EXPECTED.items()}
+
+
+def test_skip_training_leaves_the_group_out_of_scores_csv_and_report_and_a_full_run_regrades(tmp_path):
+    from autograder.catalogue import all_checks
+
+    training = [c for c in all_checks() if c.group == "training"]
+    assert training and all(c.module == "bptt" for c in training)
+    for student in ("ada", "finn"):
+        shutil.copytree(SAMPLE / student, tmp_path / "class" / student)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "class", str(tmp_path / "class"), "--out", str(out), "-j", "2",
+               "--timeout", "3"]
+    done = subprocess.run(command + ["--skip-training"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    skipped = sum(c.points for c in training)
+    assert float(rows["ada"]["max_score"]) == pytest.approx(100 - skipped)
+    assert float(rows["ada"]["total"]) == pytest.approx(100 - skipped)
+    assert not any(c.name in rows["ada"] for c in training)
+    report = (out / "report.html").read_text()
+    assert not any(c.name.removeprefix("test_")[:64] in report for c in training)
+    assert f"bptt ({20 - skipped:g} points)" in report
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)  # the same class, training on
+    assert again.returncode == 0, again.stderr
+    assert "unchanged since the last run" not in again.stderr  # a run with other checks is not a resume
+    rows = {r["student"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    assert float(rows["ada"]["total"]) == float(rows["ada"]["max_score"]) == 100
+    assert all(float(rows["ada"][c.name]) == c.points for c in training)
+    assert float(rows["finn"]["total"]) == pytest.approx(EXPECTED["finn"]["total"])
