@@ -191,7 +191,7 @@ def parser():
     k.add_argument("--regrade", action="store_true", help="grade every student again, even if unchanged")
     k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
     k.add_argument("--skip-training", action="store_true",
-                   help="leave out the training checks (about 2 s per student); the maximum drops by their points")
+                   help="leave out the training checks (about 2.5 s per student); the maximum drops by their points")
     k.set_defaults(run=_class)
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course directory (config and source notebooks)")
