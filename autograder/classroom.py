@@ -72,9 +72,14 @@ def _safe_name(student):
     return safe
 
 
+def class_checks(skip):
+    """The checks a class run grades: every check outside the skipped groups."""
+    return [c for c in all_checks() if c.group not in skip]
+
+
 def _grade_one(job):
     student, path, timeout, skip = job
-    checks = [c for c in all_checks() if c.group not in skip]
+    checks = class_checks(skip)
     try:
         graded = grade(path, student=student, checks=checks, ref=_grade_one.ref, timeout=timeout)
     except Exception as exc:  # a fault in the grader itself: record it, keep going
@@ -109,7 +114,7 @@ def _lost(job, reason):
     from .runner import Result
 
     student, _path, _timeout, skip = job
-    checks = [c for c in all_checks() if c.group not in skip]
+    checks = class_checks(skip)
     results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0, reason) for c in checks]
     return Graded(student, results, 0.0, sum(c.points for c in checks), 0.0, "", {}, [], reason)
 

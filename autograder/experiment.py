@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import kit
-from .trainer import accuracy, recall_task, train_recall
+from .trainer import FUNCTIONS, accuracy, recall_task, train_recall
 
 GAPS, CELLS, SEEDS = (10, 30, 50, 70), ("rnn", "lstm", "gru"), 10
 TRAIN_SIZE, TEST_SIZE, TRAIN_DATA_SEED, TEST_DATA_SEED = 1024, 512, 71, 72
@@ -27,10 +27,11 @@ LEARNED = 0.95
 
 def reference_functions():
     """{cell: (forward, backward)} from solutions/."""
-    from solutions import bptt, gru, lstm, rnn
+    import importlib
 
-    return {"rnn": (rnn.rnn_forward, bptt.rnn_backward), "lstm": (lstm.lstm_forward, bptt.lstm_backward),
-            "gru": (gru.gru_forward, bptt.gru_backward)}
+    def get(name):
+        return getattr(importlib.import_module(f"solutions.{kit.module_of()[name]}"), name)
+    return {cell: tuple(get(name) for name in names) for cell, names in FUNCTIONS.items()}
 
 
 def run(gaps=GAPS, cells=CELLS, seeds=range(SEEDS), functions=None, progress=None):

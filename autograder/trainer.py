@@ -24,6 +24,8 @@ import numpy as np
 
 #: per cell: (number of states, number of gate blocks in the stacked weights)
 CELLS = {"rnn": (1, 1), "lstm": (2, 4), "gru": (1, 3)}
+#: per cell: the exercise functions it trains with, (forward, backward)
+FUNCTIONS = {cell: (f"{cell}_forward", f"{cell}_backward") for cell in CELLS}
 #: initial bias of the gate that keeps the state (LSTM forget, GRU update)
 KEEP_BIAS = 4.0
 
@@ -64,14 +66,15 @@ def init_params(cell, D, H, seed):
     return weights, (Wy, np.zeros(2))
 
 
+def hidden_states(out, cell):
+    """The hidden states (N, T, H) in a forward's result (the LSTM's is (hs, cs)), as float64."""
+    return np.asarray(out[0] if CELLS[cell][0] == 2 else out, dtype=np.float64)
+
+
 def last_states(forward, cell, x, weights):
     """h at the last step, (N, H), from zero initial states."""
-    H = weights[1].shape[0]
-    zeros = np.zeros((x.shape[0], H))
-    states = (zeros,) * CELLS[cell][0]
-    out = forward(x, *states, *weights)
-    hs = out[0] if cell == "lstm" else out
-    return np.asarray(hs, dtype=np.float64)[:, -1]
+    zeros = np.zeros((x.shape[0], weights[1].shape[0]))
+    return hidden_states(forward(x, *(zeros,) * CELLS[cell][0], *weights), cell)[:, -1]
 
 
 def _loss_and_grad(scores, bits):
@@ -119,7 +122,7 @@ def train_recall(forward, backward, cell, x, bits, seed, *, hidden=8, batch=64, 
         *weights, Wy, by = params
         zeros = np.zeros((len(rows), hidden))
         out = forward(xb, *(zeros,) * n_states, *weights)
-        hs = np.asarray(out[0] if cell == "lstm" else out, dtype=np.float64)  # (B, T, H)
+        hs = hidden_states(out, cell)  # (B, T, H)
         h_last = hs[:, -1]
         loss, dscores = _loss_and_grad(h_last @ Wy + by, bb)  # dscores (B, 2)
         dhs = np.zeros_like(hs)

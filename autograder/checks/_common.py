@@ -32,12 +32,13 @@ POINTS = {"shapes": 0.5, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.2
           "long": 0.5, "lengths": 0.5, "lengths_hidden": 0.5, "saturate": 0.5}
 
 
-def _define(namespace, function, name, doc, points, body, *, hidden=False):
+def define_check(namespace, function, name, doc, points, body, *, hidden=False, offline=True):
+    """Register `body(impl, ref)` as the check `name` of `function` in `namespace` (a module's globals())."""
     def test(impl, ref):
         body(impl, ref)
     test.__doc__ = doc
     test.__module__ = namespace["__name__"]
-    namespace[name] = check(function, points=points, hidden=hidden, name=name)(test)
+    namespace[name] = check(function, points=points, hidden=hidden, name=name, offline=offline)(test)
 
 
 def run_case(impl, ref, function, seed=None, **options):
@@ -57,27 +58,27 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
             problem = difference(got, want, function)
             if problem and ("shape" in problem or "dtype" in problem or "where" in problem or "tuple" in problem):
                 raise failure(impl, ref, function, problem, call=recipe(function, 0, **size))
-    _define(namespace, function, f"test_{function}_returns_the_right_types_and_shapes",
+    define_check(namespace, function, f"test_{function}_returns_the_right_types_and_shapes",
             f"{function} returns arrays of the right type, dtype and shape (N, H or T equal to 1 too).",
             pts["shapes"], shapes)
 
     def fixed(impl, ref):
         run_case(impl, ref, function, **SQUARE)  # square first: a swapped weight shows as wrong values, not an error
         run_case(impl, ref, function)
-    _define(namespace, function, f"test_{function}_matches_the_reference_on_fixed_inputs",
+    define_check(namespace, function, f"test_{function}_matches_the_reference_on_fixed_inputs",
             f"{function} matches the reference on evenly spaced inputs (CS231n style).", pts["fixed"], fixed)
 
     def random(impl, ref):
         for seed in PUBLIC_SEEDS:
             run_case(impl, ref, function, seed)
-    _define(namespace, function, f"test_{function}_matches_the_reference_on_random_inputs",
+    define_check(namespace, function, f"test_{function}_matches_the_reference_on_random_inputs",
             f"{function} matches the reference on seeded random inputs.", pts["random"], random)
 
     ### BEGIN HIDDEN TESTS
     def hidden(impl, ref):
         for seed, size in HIDDEN_CASES:
             run_case(impl, ref, function, seed, **size)
-    _define(namespace, function, f"test_{function}_matches_the_reference_on_hidden_inputs",
+    define_check(namespace, function, f"test_{function}_matches_the_reference_on_hidden_inputs",
             f"{function} matches the reference on other seeds and sizes.", pts["hidden"], hidden, hidden=True)
     ### END HIDDEN TESTS
 
@@ -97,26 +98,26 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
         if problem:
             raise failure(impl, ref, function, "gave a different answer when called twice on the same inputs: "
                           "the second call " + problem, call=recipe(function, 7))
-    _define(namespace, function, f"test_{function}_leaves_its_inputs_alone_and_repeats_itself",
+    define_check(namespace, function, f"test_{function}_leaves_its_inputs_alone_and_repeats_itself",
             f"{function} does not modify its inputs, and gives the same answer twice.", pts["pure"], pure)
 
     if function in TAKES_LENGTHS:
         def long(impl, ref):
             run_case(impl, ref, function, 3, N=2, T=500, D=3, H=4)
-        _define(namespace, function, f"test_{function}_handles_a_500_step_sequence",
+        define_check(namespace, function, f"test_{function}_handles_a_500_step_sequence",
                 f"{function} runs a 500-step sequence and matches the reference.", pts["long"], long)
 
         def lengths(impl, ref):
             for mode in ("full", "zero", "mixed"):
                 run_case(impl, ref, function, 4, lengths=mode, N=5)
-        _define(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps",
+        define_check(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps",
                 f"{function} honours lengths: all full (T), all empty (0), and mixed.", pts["lengths"], lengths)
 
         ### BEGIN HIDDEN TESTS
         def lengths_hidden(impl, ref):
             for seed in (2001, 2002):
                 run_case(impl, ref, function, seed, lengths="mixed", N=7, T=6, D=2, H=3)
-        _define(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps_hidden",
+        define_check(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps_hidden",
                 f"{function} honours mixed lengths on other seeds and sizes.", pts["lengths_hidden"],
                 lengths_hidden, hidden=True)
         ### END HIDDEN TESTS
@@ -135,7 +136,7 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
             problem = difference(got, want, function)
             if problem:
                 raise failure(impl, ref, function, problem, call=call, args=args, got=got)
-        _define(namespace, function, f"test_{function}_saturates_without_overflow",
+        define_check(namespace, function, f"test_{function}_saturates_without_overflow",
                 f"{function} handles pre-activations of size 1e3: no overflow warning, no NaN, right values.",
                 pts["saturate"], saturates)
 

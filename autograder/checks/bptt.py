@@ -22,14 +22,15 @@ from ..catalogue import check
 from ..feedback import GRADIENT_RTOL, CheckFailure, dependency_verdict, difference, expect_reference, failure
 from ..impl import Bound, CallFailed
 from ..inputs import FORWARD_OF, SIGNATURES, make_inputs, recipe
-from ._common import standard_checks
+from ..trainer import FUNCTIONS, accuracy, train_recall
+from ._common import define_check, standard_checks
 
 BACKWARDS = tuple(FORWARD_OF)
 #: template points for the backward functions (each also gets 0.25 for finite differences)
 POINTS = {"shapes": 0.25, "fixed": 0.25, "random": 0.5, "hidden": 0.5, "pure": 0.25}
 
-for _function in BACKWARDS:
-    standard_checks(globals(), _function, points=POINTS)
+for _f in BACKWARDS:
+    standard_checks(globals(), _f, points=POINTS)
 
 
 # --- finite differences ------------------------------------------------------------------
@@ -37,8 +38,13 @@ for _function in BACKWARDS:
 NUMERIC_SIZES = {"N": 2, "T": 3, "D": 2, "H": 3}
 
 
-def _numeric_case(impl, ref, function, seed):
-    """The student's gradients against finite differences of the reference forward pass."""
+def _numeric_case(impl, ref, function, *seeds):
+    """The student's gradients against finite differences of the reference forward pass, for each seed."""
+    for seed in seeds:
+        _numeric_seed(impl, ref, function, seed)
+
+
+def _numeric_seed(impl, ref, function, seed):
     args = make_inputs(function, seed, **NUMERIC_SIZES)
     n_up = sum(1 for name, _ in SIGNATURES[function] if name.startswith("d"))
     upstream, forward_args = args[:n_up], args[n_up:]
@@ -64,29 +70,17 @@ def _numeric_case(impl, ref, function, seed):
                           call=call, args=args, got=got)
 
 
-for _function in BACKWARDS:
-    def _make(function):
-        @check(function, points=0.25, name=f"test_{function}_agrees_with_finite_differences", offline=False)
-        def numeric(impl, ref):
-            _numeric_case(impl, ref, function, 11)
-        numeric.__doc__ = (f"Every gradient {function} returns matches centred finite differences of "
-                           f"{FORWARD_OF[function]} (relative error <= {GRADIENT_RTOL:g}).")
-        made = [numeric]
-        ### BEGIN HIDDEN TESTS
-        if not function.endswith("_step_backward"):
-            @check(function, points=0.25, hidden=True, offline=False,
-                   name=f"test_{function}_agrees_with_finite_differences_hidden")
-            def numeric_hidden(impl, ref):
-                for seed in (1011, 1012):
-                    _numeric_case(impl, ref, function, seed)
-            numeric_hidden.__doc__ = "As above, on other seeds."
-            made.append(numeric_hidden)
-        ### END HIDDEN TESTS
-        return made
-
-    for _test in _make(_function):
-        _test.__module__ = __name__
-        globals()[_test.__name__] = _test
+for _f in BACKWARDS:
+    define_check(globals(), _f, f"test_{_f}_agrees_with_finite_differences",
+                 f"Every gradient {_f} returns matches centred finite differences of {FORWARD_OF[_f]} (relative "
+                 f"error <= {GRADIENT_RTOL:g}).", 0.25, lambda impl, ref, f=_f: _numeric_case(impl, ref, f, 11),
+                 offline=False)
+    ### BEGIN HIDDEN TESTS
+    if not _f.endswith("_step_backward"):
+        define_check(globals(), _f, f"test_{_f}_agrees_with_finite_differences_hidden", "As above, on other seeds.",
+                     0.25, lambda impl, ref, f=_f: _numeric_case(impl, ref, f, 1011, 1012),
+                     hidden=True, offline=False)
+    ### END HIDDEN TESTS
 
 
 # --- numerical_gradient --------------------------------------------------------------------
@@ -239,9 +233,7 @@ TRAIN_SIZE, TEST_SIZE, PASS = 1024, 512, 0.95
 TRAIN_SEEDS = (1, 3)
 #: seconds of wall time one training check may spend, both seeds together (the reference needs about 1 s)
 TRAIN_BUDGET = 30.0
-TRAINING = {"rnn": ("rnn_forward", "rnn_backward", SHORT_GAP),
-            "lstm": ("lstm_forward", "lstm_backward", LONG_GAP),
-            "gru": ("gru_forward", "gru_backward", LONG_GAP)}
+TRAINING = {cell: (*FUNCTIONS[cell], SHORT_GAP if cell == "rnn" else LONG_GAP) for cell in FUNCTIONS}
 
 
 class _OverBudget(Exception):
@@ -266,8 +258,6 @@ def recall_after_training(impl, ref, cell, seed, deadline):
     forward and backward in its worker, so the weights are the trainer's own, moved only by
     the gradients the submission returned. They are judged with the reference forward.
     """
-    from ..trainer import accuracy, train_recall
-
     forward, backward, gap = TRAINING[cell]
     x, bits = ref.call("make_recall_task", (TRAIN_SIZE, gap, 71))
     weights, readout, losses = train_recall(*_submission_functions(impl, (forward, backward), deadline),

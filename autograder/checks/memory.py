@@ -3,7 +3,8 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import difference, expect, expect_reference, failure
-from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch
+from ._common import (HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, define_check, readout_accuracy,
+                      recall_batch)
 
 
 def _call_text(function, *args, **kwargs):
@@ -142,32 +143,17 @@ def _latch_recall(impl, ref, function, rows):
     return params
 
 
-for _function in LATCHES:
-    def _make(function):
-        @check(function, points=0.5, name=f"test_{function}_returns_the_right_types_and_shapes")
-        def shapes(impl, ref):
-            _latch_shapes(impl, ref, function)
-        shapes.__doc__ = f"{function} returns weights of the documented shapes."
-
-        @check(function, points=1.0, name=f"test_{function}_hold_a_bit_for_1000_steps", offline=False)
-        def recall(impl, ref):
-            _latch_recall(impl, ref, function, PUBLIC_ROWS)
-        recall.__doc__ = f"{function}'s weights store the bit and keep it through 1,000 distractors."
-        made = [shapes, recall]
-        ### BEGIN HIDDEN TESTS
-
-        @check(function, points=0.5, hidden=True, name=f"test_{function}_hold_a_bit_for_1000_steps_hidden",
-               offline=False)
-        def recall_hidden(impl, ref):
-            _latch_recall(impl, ref, function, HIDDEN_ROWS)
-        recall_hidden.__doc__ = "As above, on another draw of the task."
-        made.append(recall_hidden)
-        ### END HIDDEN TESTS
-        return made
-
-    for _test in _make(_function):
-        _test.__module__ = __name__
-        globals()[_test.__name__] = _test
+for _f in LATCHES:
+    define_check(globals(), _f, f"test_{_f}_returns_the_right_types_and_shapes",
+                 f"{_f} returns weights of the documented shapes.", 0.5,
+                 lambda impl, ref, f=_f: _latch_shapes(impl, ref, f))
+    define_check(globals(), _f, f"test_{_f}_hold_a_bit_for_1000_steps",
+                 f"{_f}'s weights store the bit and keep it through 1,000 distractors.", 1.0,
+                 lambda impl, ref, f=_f: _latch_recall(impl, ref, f, PUBLIC_ROWS), offline=False)
+    ### BEGIN HIDDEN TESTS
+    define_check(globals(), _f, f"test_{_f}_hold_a_bit_for_1000_steps_hidden", "As above, on another draw of the task.",
+                 0.5, lambda impl, ref, f=_f: _latch_recall(impl, ref, f, HIDDEN_ROWS), hidden=True, offline=False)
+    ### END HIDDEN TESTS
 
 
 @check("latch_rnn_params", points=1.0, offline=False)
