@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autograder import experiment, kit, trainer
-from autograder.checks.bptt import LONG_GAP, SHORT_GAP
+from autograder.checks.bptt import LONG_GAP, MARGIN, PASS, SHORT_GAP, TEST_SIZE, TRAIN_SEEDS, TRAIN_SIZE, TRAINING
 from solutions import bptt, lstm, memory, rnn
 
 
@@ -18,7 +18,8 @@ def test_the_trainers_task_is_make_recall_task(n, gap, seed):
     assert np.array_equal(x, want_x) and np.array_equal(bits, want_bits) and bits.dtype == want_bits.dtype
 
 
-def test_training_is_deterministic():
+def test_training_replays_bit_for_bit_on_the_same_machine():
+    """Same functions, data and seed in one process: the same weights to the last bit (a same-machine property only)."""
     x, bits = trainer.recall_task(256, 8, 5)
     runs = [trainer.train_recall(lstm.lstm_forward, bptt.lstm_backward, "lstm", x, bits, 3, steps=30)
             for _ in range(2)]
@@ -56,13 +57,54 @@ def test_the_lstm_starts_with_its_forget_gate_open_and_the_gru_keeping_its_state
 RECORDED = kit.ROOT / "docs" / "experiment.json"
 
 
-def test_the_documented_experiment_is_reproduced():
-    """Re-run a slice of docs/experiment.json (both gaps the checks use, every cell, seed 0): same recall, same updates."""
+def test_the_documented_experiment_is_reproduced_within_rounding():
+    """Re-run a slice of docs/experiment.json (both graded gaps, every cell, seed 0) on this machine.
+
+    Which cells learn is the same as recorded; recall agrees within a few sequences and update counts
+    within a few updates. Never bit for bit: another CPU's BLAS rounds the last bits differently, and the
+    chaotic runs (the RNN at chance) amplify them (recorded 0.5156; an EPYC of family 26 gets 0.5078).
+    """
     recorded = {(r["gap"], r["cell"], r["seed"]): r for r in json.loads(RECORDED.read_text())}
     rows = experiment.run(gaps=(SHORT_GAP, LONG_GAP), cells=experiment.CELLS, seeds=(0,))
+    assert len(rows) == 6
     for row in rows:
         want = recorded[row["gap"], row["cell"], row["seed"]]
-        assert (row["accuracy"], row["updates"]) == (want["accuracy"], want["updates"]), row
+        learned = row["accuracy"] >= experiment.LEARNED
+        assert learned == (want["accuracy"] >= experiment.LEARNED), row
+        assert abs(row["accuracy"] - want["accuracy"]) <= (0.005 if learned else 0.05), (row, want)
+        assert abs(row["updates"] - want["updates"]) <= (0.2 * want["updates"] if learned else 0), (row, want)
+
+
+def _last_bits_changed(backward, seed):
+    """`backward`, but every gradient it returns is moved by 0 to 3 units in the last place, as another
+    summation order or BLAS kernel would move it."""
+    rng = np.random.default_rng(seed)
+
+    def changed(*args):
+        return tuple(np.asarray(g) * (1.0 + rng.integers(-3, 4, size=np.shape(g)) * np.finfo(np.float64).eps)
+                     for g in backward(*args))
+    return changed
+
+
+@pytest.mark.parametrize("cell", sorted(TRAINING))
+def test_a_graded_training_outcome_survives_a_change_in_the_last_bits(cell):
+    """Each graded training check passes with a margin that rounding cannot cross, on both graded seeds.
+
+    The gradients' last bits are changed (as a reordered sum or another CPU would change them): the
+    trained weights differ, yet recall on the graded test sequences stays at least MARGIN, far above PASS.
+    """
+    forward, backward = experiment.reference_functions()[cell]
+    _, _, gap = TRAINING[cell]
+    x, bits = trainer.recall_task(TRAIN_SIZE, gap, 71)
+    x_test, bits_test = trainer.recall_task(TEST_SIZE, gap, 72)
+    assert MARGIN > PASS
+    for seed in TRAIN_SEEDS:
+        plain = trainer.train_recall(forward, backward, cell, x, bits, seed)
+        nudged = trainer.train_recall(forward, _last_bits_changed(backward, seed), cell, x, bits, seed)
+        assert not all(np.array_equal(a, b) for a, b in zip(plain[0], nudged[0]))  # the change reached the weights
+        for weights, readout, _ in (plain, nudged):
+            recall = trainer.accuracy(forward, cell, x_test, bits_test, weights, readout)
+            assert recall >= MARGIN, (cell, seed, recall)
 
 
 def test_the_documented_experiment_shows_the_lesson():

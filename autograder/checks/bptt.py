@@ -226,8 +226,11 @@ def test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_a
 #: the delayed-recall gaps, measured in docs/experiment.md: every cell learns SHORT_GAP,
 #: only the gated ones learn LONG_GAP
 SHORT_GAP, LONG_GAP = 10, 70
-#: the weights are judged on TEST_SIZE new sequences; PASS is the recall they must reach
-TRAIN_SIZE, TEST_SIZE, PASS = 1024, 512, 0.95
+#: the weights are judged on TEST_SIZE new sequences; PASS is the recall they must reach. The reference
+#: reaches at least MARGIN on both seeds, also when the last bits of its gradients change
+#: (tests/test_trainer.py), so a correct submission passes on any CPU, BLAS or thread count:
+#: rounding moves the trained weights, never the verdict.
+TRAIN_SIZE, TEST_SIZE, PASS, MARGIN = 1024, 512, 0.95, 0.998
 #: seeds of the initial weights; the second is tried only when the first falls short (docs/experiment.md: the
 #: reference learns from both, seed 1 in 44 LSTM / 70 GRU / 56 RNN updates)
 TRAIN_SEEDS = (1, 3)
