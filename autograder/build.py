@@ -241,7 +241,9 @@ def checks_table():
              "# The check catalogue", "",
              f"{len(checks)} checks worth {total_points(checks):g} points: "
              f"{total_points(checks) - hidden:g} in public checks (run by the self-check) and {hidden:g} in hidden "
-             f"checks (the same properties on other seeds and sizes, run only when grading).", ""]
+             f"checks (the same properties on other seeds and sizes, run only when grading). A shape, purity or "
+             f"property check whose row says \"counts once ...\" pays only when that check passes too, so "
+             f"answers of the right shape but wrong values earn nothing.", ""]
     groups = sorted({c.group for c in checks} - {"core"})
     for group in groups:
         inside = [c for c in checks if c.group == group]
@@ -252,7 +254,8 @@ def checks_table():
         lines += [f"## `{module}` ({kit.LESSON_PARTS[module]}): {sum(c.points for c in part):g} points", "",
                   "| check | function | points | visibility | what it shows |", "|---|---|---:|---|---|"]
         lines += [f"| `{c.name}` | `{c.function}` | {c.points:g} | {c.visibility}"
-                  f"{'' if c.group == 'core' else f' ({c.group})'} | {c.doc} |" for c in part]
+                  f"{'' if c.group == 'core' else f' ({c.group})'} | {c.doc}"
+                  f"{f' Counts once `{c.counts_with}` passes.' if c.counts_with else ''} |" for c in part]
         lines.append("")
     return "\n".join(lines)
 

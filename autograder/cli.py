@@ -49,6 +49,21 @@ def _check(args):
     return 0 if all(r.passed for r in results) else 1
 
 
+def _sandbox_gate(args, command):
+    """None if grading may go on (after printing the warning for a weak sandbox), else the exit status."""
+    from .sandbox import SandboxTooWeak, protections, require, warning
+
+    try:
+        have = require(args.require_sandbox) if args.require_sandbox else protections()
+    except SandboxTooWeak as exc:
+        print(f"rnn-grade {command}: {exc}", file=sys.stderr)
+        return 2
+    paragraph = warning(have)
+    if paragraph:
+        print(paragraph, file=sys.stderr)
+    return None
+
+
 def _grade(args):
     from .grading import grade, table, write_results
 
@@ -60,6 +75,9 @@ def _grade(args):
         print(f"rnn-grade grade: --out {args.out} is a folder; give the path of the results.json to write",
               file=sys.stderr)
         return 2
+    refused = _sandbox_gate(args, "grade")
+    if refused is not None:
+        return refused
     graded = grade(path, timeout=args.timeout)
     print(table(graded))
     if args.out:
@@ -70,7 +88,12 @@ def _grade(args):
 
 def _class(args):
     from .classroom import ClassError, grade_class
+    from .interrupt import exit_at_once_on_signals
 
+    exit_at_once_on_signals()  # grade_class handles the first Ctrl-C itself while it runs
+    refused = _sandbox_gate(args, "class")
+    if refused is not None:
+        return refused
     try:
         run = grade_class(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade, timeout=args.timeout,
                           skip=("training",) if args.skip_training else ())
@@ -78,19 +101,56 @@ def _class(args):
         print(f"rnn-grade class: {exc}", file=sys.stderr)
         return 2
     _print_run(run)
+    if run.interrupted:
+        command = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--regrade"]
+        print(_interrupted_paragraph(run, "rnn-grade " + _shell_join(command), args.regrade), file=sys.stderr)
+        return _signal_status(run.interrupted)
     return 0
+
+
+def _shell_join(words):
+    import shlex
+
+    return shlex.join(words)
+
+
+def _signal_status(name):
+    """The exit status of a run stopped by signal `name`: 128 + its number (130 for SIGINT, 143 for SIGTERM)."""
+    import signal
+
+    return 128 + int(signal.Signals[name])
+
+
+def _interrupted_paragraph(run, command, regrade=False):
+    """What an interrupted class run tells the instructor on stderr: what is done, what is not, how to go on."""
+    graded, missing = len(run.graded), run.not_graded
+    names = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+    kept = f", {len(run.skipped)} of them kept from an earlier run" if run.skipped else ""
+    text = (f"\nrnn-grade: interrupted ({run.interrupted}). Graded: {graded} of {graded + len(missing)} "
+            f"students{kept}. Not graded: {len(missing)} ({names}). {run.out / 'grades.csv'} and report.html "
+            f"are written for the graded ones and list the others as \"not graded (interrupted)\", with an "
+            f"empty total (not 0). Every student's own results are in {run.out}/<student>/. To grade the rest, "
+            f"run the same command again:\n    {command}\nIt keeps every student already graded (a submission "
+            f"unchanged since it was graded is skipped, by its fingerprint) and grades only the others.")
+    if regrade:
+        text += (" This run had --regrade, left out above: the students not regraded yet then keep their earlier "
+                 "results unless their submission changed; add --regrade to grade everyone again from the start.")
+    return text
 
 
 def _print_run(run):
     graded = list(run.graded.values())
-    width = max((len(g.student) for g in graded), default=7)
+    width = max((len(s) for s in [*run.graded, *run.not_graded]), default=7)
     print(f"{'student':<{width}}  {'total':>7}  status")
     for g in graded:
         change = f"   (was {run.changed[g.student][0]:g})" if g.student in run.changed else ""
         kept = "   (unchanged, kept)" if g.student in run.skipped else ""
         print(f"{g.student:<{width}}  {g.score:>7g}  {g.status}{change}{kept}")
+    for student in run.not_graded:
+        print(f"{student:<{width}}  {'':>7}  not graded (interrupted)")
     graded_now = len(graded) - len(run.skipped)
-    print(f"{len(graded)} students ({graded_now} graded now, {len(run.skipped)} kept) in {run.seconds:.1f} s")
+    missing = f", {len(run.not_graded)} not graded: interrupted" if run.not_graded else ""
+    print(f"{len(graded)} students ({graded_now} graded now, {len(run.skipped)} kept{missing}) in {run.seconds:.1f} s")
     print(f"grades:   {run.out / 'grades.csv'}")
     print(f"report:   {run.out / 'report.html'}")
     print(f"feedback: {run.out}/<student>/feedback.html, results.json (Gradescope format)")
@@ -99,10 +159,21 @@ def _print_run(run):
 def _demo(args):
     from . import kit
     from .classroom import grade_class
+    from .interrupt import exit_at_once_on_signals
 
+    exit_at_once_on_signals()  # grade_class handles the first Ctrl-C itself while it runs
+    refused = _sandbox_gate(args, "demo")
+    if refused is not None:
+        return refused
     print(f"Grading the sample class in {kit.ROOT / 'examples' / 'class'} (see its README.md for who did what).")
     run = grade_class(kit.ROOT / "examples" / "class", args.out, jobs=args.jobs, regrade=True, timeout=args.timeout)
     _print_run(run)
+    if run.interrupted:
+        print(f"\nrnn-grade demo: interrupted ({run.interrupted}). {len(run.graded)} of "
+              f"{len(run.graded) + len(run.not_graded)} sample students are graded; {run.out / 'report.html'} and "
+              f"grades.csv list the others as \"not graded (interrupted)\". Run rnn-grade demo again to grade the "
+              f"sample class from the start.", file=sys.stderr)
+        return _signal_status(run.interrupted)
     print(f"Open {Path(args.out).resolve() / 'report.html'} in a browser to see the class report.")
     return 0
 
@@ -161,6 +232,14 @@ def _gradescope_run(args):
     return run(args.root)
 
 
+def _sandbox_option(p):
+    from .sandbox import LEVELS
+
+    p.add_argument("--require-sandbox", default=None, choices=LEVELS[:-1], metavar="LEVEL",
+                   help="refuse to grade unless student code is confined at least this well here: "
+                        + ", ".join(LEVELS[:-1]) + " (strongest first)")
+
+
 def parser():
     p = argparse.ArgumentParser(prog="rnn-grade", description="Build, self-check and grade the RNN memory kit.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -182,6 +261,7 @@ def parser():
     g.add_argument("submission")
     g.add_argument("--out", default=None, help="write Gradescope results.json here")
     g.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
+    _sandbox_option(g)
     g.set_defaults(run=_grade)
 
     k = sub.add_parser("class", help="grade a folder of submissions: grades.csv, feedback, report.html")
@@ -192,6 +272,7 @@ def parser():
     k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
     k.add_argument("--skip-training", action="store_true",
                    help="leave out the training checks (about 2.5 s per student); the maximum drops by their points")
+    _sandbox_option(k)
     k.set_defaults(run=_class)
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course directory (config and source notebooks)")
@@ -222,10 +303,12 @@ def parser():
     d.add_argument("--out", default="demo-out", help="output folder (default %(default)s)")
     d.add_argument("-j", "--jobs", type=int, default=None)
     d.add_argument("--timeout", type=float, default=3.0, help="seconds per call (default %(default)s)")
+    _sandbox_option(d)
     d.set_defaults(run=_demo)
     return p
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to resume an interrupted run
     return args.run(args)

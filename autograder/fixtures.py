@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import worker
+from .sandbox import worker
 from .impl import digest, freeze
 
 PATH = Path(__file__).resolve().parent / "fixtures.npz"

@@ -51,6 +51,10 @@ fi
 exit 0
 """
 
+#: the weakest sandbox level run_autograder grades at (RNN_KIT_REQUIRE_SANDBOX overrides it; "none" grades
+#: at any level, for an image where neither bubblewrap nor Landlock can work)
+REQUIRED_SANDBOX = "landlock"
+
 #: what goes into the zip besides setup.sh and run_autograder
 CONTENTS = ("autograder", "solutions", "exercises", "pyproject.toml", "README.md")
 
@@ -93,8 +97,22 @@ def run(root):
     """Grade ROOT/submission into ROOT/results/results.json, whatever happens."""
     from .grading import grade, gradescope_results
 
+    from .sandbox import SandboxTooWeak, require
+
     root = Path(root)
     results = root / "results" / "results.json"
+    level = os.environ.get("RNN_KIT_REQUIRE_SANDBOX", REQUIRED_SANDBOX)
+    try:
+        if level != "none":
+            require(level)
+    except SandboxTooWeak as exc:  # never grade unconfined: say so to the student, in full to the staff
+        print(f"rnn-grade gradescope-run: {exc}", file=sys.stderr)
+        write_atomic(results, json.dumps({
+            "score": 0.0, "tests": [], "extra_data": {"sandbox_refused": str(exc)},
+            "output": "Not graded yet (this is not your score): the autograder could not run submissions "
+                      "safely on this machine, so it graded nothing. The course staff can see why in the "
+                      "autograder's log; please let them know."}, indent=1) + "\n")
+        return 1
     try:
         timeout = float(os.environ.get("RNN_KIT_TIMEOUT", "10"))
         graded = grade(_submission_path(root / "submission"), student="submission", timeout=timeout)

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import html
 import json
+import os
 import stat
 import tempfile
 import time
@@ -18,10 +19,10 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import kit
+from . import kit, untrusted
 from .catalogue import all_checks, total_points
 from .impl import DEFAULT_TIMEOUT, SubmissionError, WorkerImpl, load_submission
-from .runner import Result, run_checks, summary
+from .runner import Result, apply_gates, run_checks, summary
 
 #: limits on what a zip may unpack to
 ZIP_MAX_FILES = 500
@@ -57,37 +58,66 @@ class Graded:
 # Reading
 
 def _unzip(path, into):
-    """Extract a zip safely: no absolute paths, no '..', no links, bounded size and count."""
+    """Extract a zip safely: no absolute paths, no '..', no links, bounded size and count.
+
+    The zip itself must be a regular file of at most untrusted.MAX_ZIP_BYTES. Anything
+    wrong with it, or with one of its members (damaged data, an unknown compression, a
+    password), refuses the whole zip with a SubmissionError that says what.
+    """
+    name = untrusted.shown(path.name)
+    handle = untrusted.open_regular(path, untrusted.MAX_ZIP_BYTES)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionError(f"{path.name} is not a readable zip file ({exc})") from None
-    with archive:
+        archive = zipfile.ZipFile(handle)
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged zip makes zipfile raise
+        handle.close()
+        raise SubmissionError(f"{name} is not a readable zip file ({_why(exc)})") from None
+    with handle, archive:
         members = archive.infolist()
         if len(members) > ZIP_MAX_FILES:
-            raise SubmissionError(f"{path.name} holds {len(members)} files; at most {ZIP_MAX_FILES} are read")
+            raise SubmissionError(f"{name} holds {len(members)} files; at most {ZIP_MAX_FILES} are read")
         if sum(m.file_size for m in members) > ZIP_MAX_BYTES:
-            raise SubmissionError(f"{path.name} unpacks to more than {ZIP_MAX_BYTES // 1024 ** 2} MB")
+            raise SubmissionError(f"{name} unpacks to more than {ZIP_MAX_BYTES // 1024 ** 2} MB")
         for member in members:
-            name = member.filename
-            parts = Path(name).parts
-            if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                raise SubmissionError(f"{path.name} contains an unsafe path ({name!r}); nothing was extracted")
+            member_name = member.filename
+            parts = Path(member_name).parts
+            if member_name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+                raise SubmissionError(f"{name} contains an unsafe path ({_member(member_name)!r}); "
+                                      f"nothing was extracted")
             if stat.S_ISLNK(member.external_attr >> 16):
-                raise SubmissionError(f"{path.name} contains a symbolic link ({name!r}); nothing was extracted")
+                raise SubmissionError(f"{name} contains a symbolic link ({_member(member_name)!r}); "
+                                      f"nothing was extracted")
         for member in members:
             if member.is_dir() or "__MACOSX" in member.filename:
                 continue
-            target = into / member.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(member) as source:
-                target.write_bytes(source.read(ZIP_MAX_BYTES + 1)[:ZIP_MAX_BYTES])
+            try:
+                target = into / member.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source:
+                    target.write_bytes(source.read(ZIP_MAX_BYTES + 1)[:ZIP_MAX_BYTES])
+            except Exception as exc:  # noqa: BLE001 - a damaged member: bad CRC, zlib error, a password, ...
+                raise SubmissionError(f"{name} could not be unpacked: {_member(member.filename)!r} is "
+                                      f"damaged or unsupported ({_why(exc)}); zip the files again") from None
+
+
+def _member(name):
+    """A zip member's whole name (folders too: "../evil.py"), printable, for a message."""
+    return untrusted.clean_text(name, 200, lines=False)
+
+
+def _why(exc):
+    """An exception as a short reason for the student (an OSError without its path: it names the grader's folders)."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+    return untrusted.clean_text(f"{type(exc).__name__}: {detail}", 300, lines=False)
 
 
 def read(path):
-    """Load a submission: a directory, a notebook, a .py module, or a .zip of any of these."""
+    """Load a submission: a directory, a notebook, a .py module, or a .zip of any of these (never a link)."""
     path = Path(path)
-    if path.suffix.lower() == ".zip" and path.is_file():
+    try:
+        is_zip_file = path.suffix.lower() == ".zip" and not stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        is_zip_file = False
+    if is_zip_file:
         with tempfile.TemporaryDirectory(prefix="rnn-zip-") as tmp:
             _unzip(path, Path(tmp))
             sub = load_submission(tmp)
@@ -97,18 +127,14 @@ def read(path):
 
 
 def fingerprint(path, skip=()):
-    """A digest of everything in a submission, and of the catalogue, reference and skipped check groups."""
+    """A digest of everything in a submission, and of the catalogue, reference and skipped check groups.
+
+    Links are hashed as links (never followed), and only regular files are opened (untrusted.hash_tree).
+    """
     h = hashlib.blake2b(digest_size=16)
     h.update(catalogue_version().encode())
     h.update(repr(sorted(skip)).encode())
-    path = Path(path)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-    for file in files[:ZIP_MAX_FILES]:
-        h.update(str(file.relative_to(path) if file != path else file.name).encode())
-        try:
-            h.update(file.read_bytes()[:ZIP_MAX_BYTES])
-        except OSError:
-            h.update(b"(unreadable)")
+    untrusted.hash_tree(path, h)
     return h.hexdigest()
 
 
@@ -131,7 +157,7 @@ def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT,
     from .sandbox import protections
 
     path = Path(path)
-    student = student or path.stem
+    student = untrusted.clean_text(student or path.stem, 200, lines=False)
     checks = checks if checks is not None else all_checks()
     skipped = {c.group for c in all_checks()} - {c.group for c in checks}  # whole groups left out
     started = time.perf_counter()
@@ -139,25 +165,75 @@ def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT,
     try:
         submission = read(path)
     except (SubmissionError, OSError) as exc:
-        results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
-                          f"the submission could not be read: {exc}") for c in checks]
-        return Graded(student, results, 0.0, total_points(checks), time.perf_counter() - started,
-                      fingerprint(path, skipped) if path.exists() else "", sandbox, [], str(exc))
-    with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
-        results = run_checks(impl, checks, ref=ref or LiveReference())
-        sandbox = {**sandbox, "applied": impl.applied}
+        reason = untrusted.clean_text(exc) if isinstance(exc, SubmissionError) else _why(exc)
+        return _unreadable(student, path, checks, skipped, started, sandbox, reason)
+    except Exception as exc:  # noqa: BLE001 - a reader bug must cost this student a clear status, not the run
+        return _unreadable(student, path, checks, skipped, started, sandbox,
+                           f"the grader failed while reading it ({_why(exc)}); please tell the course staff")
+    ref = ref or LiveReference()
+    results, spent = {}, 0.0
+    for phase in grading_phases(checks):
+        with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
+            impl.spent = spent  # one budget for all of the submission's calls
+            results.update((r.name, r) for r in run_checks(impl, phase, ref=ref))
+            spent = impl.spent
+            sandbox = {**sandbox, "applied": impl.applied or sandbox.get("applied", [])}
+    results = apply_gates([results[c.name] for c in checks])  # the hidden phase's gates are public checks
     return Graded(student, results, round(sum(r.score for r in results), 4), total_points(checks),
-                  round(time.perf_counter() - started, 4), fingerprint(path, skipped), sandbox, submission.notes)
+                  round(time.perf_counter() - started, 4), fingerprint(path, skipped), sandbox,
+                  [untrusted.clean_text(n) for n in submission.notes])
+
+
+#: functions whose reference answers other checks hand to the submission (the latch weights its forward runs
+#: with, the recall data, the contractive weights): their own checks run before any of those, so a
+#: submission cannot return what it was handed
+PRODUCERS = ("latch_lstm_params", "latch_gru_params", "latch_rnn_params", "contractive_rnn_params",
+             "make_recall_task")
+
+
+def grading_phases(checks):
+    """The checks in the order and the workers a submission is graded with: [public, hidden].
+
+    Each list runs in a fresh worker, the public checks first: nothing the submission sees in
+    a hidden check (its inputs) can reach a public check's feedback, and the hidden checks
+    start from a process that holds nothing from the public ones. Within a list, the
+    checks of PRODUCERS come first.
+    """
+    def ordered(group):
+        return sorted(group, key=lambda c: c.function not in PRODUCERS)  # stable: catalogue order otherwise
+    public = [c for c in checks if c.visibility == "public"]
+    hidden = [c for c in checks if c.visibility != "public"]
+    return [phase for phase in (ordered(public), ordered(hidden)) if phase]
+
+
+def _unreadable(student, path, checks, skipped, started, sandbox, reason):
+    """The Graded of a submission that could not be read: every check scores 0 and says why."""
+    results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
+                      f"the submission could not be read: {reason}") for c in checks]
+    return Graded(student, results, 0.0, total_points(checks), time.perf_counter() - started,
+                  fingerprint(path, skipped) if os.path.lexists(path) else "", sandbox, [], reason)
 
 
 # ---------------------------------------------------------------------------------------
 # Writing
 
+#: what a failed hidden check tells the student, by status: never its inputs, its expected or returned values
+_HIDDEN_SAYS = {"failed": "the result is not right", "timeout": "it did not finish in time",
+                "not implemented": "the function is not implemented yet", "missing": "the function is missing",
+                "error": "your code raised an error or could not be run"}
+
+
 def _hidden_output(r):
+    """A hidden check's result for the student: passed or not, why in a word, and the mistake's name if one."""
     if r.passed:
-        return "Passed."
-    first = r.message.splitlines()[0] if r.message else r.status
-    return f"{first}\n(A hidden check: it tests the same property as a public check, on inputs not shown.)"
+        return r.message if r.score < r.points and r.message else "Passed."  # the kit's own words on a gate
+    from .mistakes import MISTAKES
+
+    hints = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
+    said = _HIDDEN_SAYS.get(r.status, "the result is not right")
+    hint = f" It looks like this mistake: {hints[r.mistake]}." if r.mistake in hints else ""
+    return (f"Not passed: {said}.{hint}\n(A hidden check: it tests the same property as a public check of "
+            f"{r.function}, on inputs that are not shown.)")
 
 
 def gradescope_results(graded):
@@ -244,7 +320,7 @@ def feedback_html(graded):
         title = esc(r.name.removeprefix("test_").replace("_", " "))
         tag = " <span class=muted>(hidden)</span>" if r.visibility == "hidden" else ""
         body = ""
-        if not r.passed:
+        if not r.passed or (r.message and r.score < r.points):  # a failure, or a pass whose points wait for another
             body = f"<pre>{esc(_hidden_output(r) if r.visibility == 'hidden' else r.message)}</pre>"
         return f"<tr><td>{mark}</td><td>{title}{tag}{body}</td><td>{r.score:g} / {r.points:g}</td></tr>"
 
@@ -257,7 +333,7 @@ def feedback_html(graded):
         if passed:
             out.append(f"<details><summary>{len(passed)} of {len(results)} checks passed"
                        f"</summary><table>" + "".join(row(r) for r in passed) + "</table></details>")
-    out.append(f"<p class=muted>Graded in {graded.seconds:.2f} s; sandbox: {esc(graded.sandbox.get('level', '?'))}.</p>")
+    out.append(f"<p class=muted>Graded in {graded.seconds:.2f} s.</p>")  # the sandbox level is for the instructor
     return "\n".join(out) + "\n"
 
 

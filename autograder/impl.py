@@ -16,15 +16,22 @@ import json
 import os
 import re
 import select
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import kit, worker
-from .worker import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
+from . import kit, untrusted
+from .sandbox import worker
+from .sandbox.worker import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
+from .untrusted import SubmissionError, clean_text  # noqa: F401  (SubmissionError re-exported)
 
 #: wall-clock seconds one call may take before the worker is stopped
 DEFAULT_TIMEOUT = 10.0
+#: wall-clock seconds all calls of one submission may take together: a safety net against code that waits
+#: just under the per-call timeout on every call (a correct submission needs about 3 s in all). Scores that
+#: weigh speed count CPU seconds instead (`WorkerImpl.cpu_seconds`), which load does not change.
+SUBMISSION_BUDGET = 600.0
 
 
 class CallFailed(Exception):
@@ -33,6 +40,7 @@ class CallFailed(Exception):
     status = "error"
 
     def __init__(self, function, message, traceback="", stdout=""):
+        message, traceback, stdout = clean_text(message), clean_text(traceback, tail=True), clean_text(stdout)
         super().__init__(message)
         self.function, self.message, self.traceback, self.stdout = function, message, traceback, stdout
 
@@ -117,57 +125,102 @@ class Submission:
         return {**support, **{m: list(v) for m, v in self.modules.items()}}
 
 
-class SubmissionError(ValueError):
-    """A submission that cannot be read at all (not JSON, not a directory, ...)."""
-
-
 def load_submission(spec):
-    """Read a submission: "exercises", "solutions", a directory, a .py file or a notebook."""
-    if spec in ("exercises", "solutions"):
-        return _from_directory(kit.ROOT / spec, spec)
-    path = Path(spec)
-    if not path.exists():
-        raise SubmissionError(f"{spec}: no such file or directory")
-    if path.is_dir():
-        return _from_directory(path, str(spec))
-    if path.suffix == ".ipynb":
+    """Read a submission: "exercises", "solutions", a directory, a .py file or a notebook.
+
+    Only regular files are read, each under its cap (autograder/untrusted.py): a symbolic
+    link, a FIFO or a device is refused, the submission itself included. A file of a
+    folder that cannot be read becomes a note; a submission that cannot be read at all
+    raises SubmissionError, with the reason for the student.
+    """
+    path = kit.ROOT / spec if spec in ("exercises", "solutions") else Path(spec)
+    try:
+        mode = os.stat(path, follow_symlinks=False).st_mode
+    except OSError:
+        raise SubmissionError(f"{spec}: no such file or directory") from None
+    if stat.S_ISLNK(mode):
+        raise SubmissionError(f"{untrusted.shown(path.name)} is a symbolic link; only regular files and folders "
+                              f"are read (hand in the files themselves)")
+    if stat.S_ISDIR(mode):
+        with untrusted.Folder.open(path) as folder:
+            sub = _from_directory(folder, str(spec))
+    elif path.suffix == ".ipynb":
         sub = Submission(str(spec))
-        _add_notebook(sub, path)
-        return sub
-    if path.suffix == ".py" and path.stem in kit.MODULES:
-        return Submission(str(spec), {path.stem: (_read_text(path), path.name)})
-    raise SubmissionError(f"{spec}: expected a directory, a notebook (.ipynb) or one of "
-                          f"{', '.join(m + '.py' for m in kit.MODULES)}")
+        _add_notebook(sub, untrusted.read_regular(path, untrusted.MAX_NOTEBOOK_BYTES), path.name)
+    elif path.suffix == ".py" and path.stem in kit.MODULES:
+        sub = Submission(str(spec), {path.stem: (_text(untrusted.read_regular(path, untrusted.MAX_MODULE_BYTES)),
+                                                 path.name)})
+    else:
+        raise SubmissionError(f"{untrusted.shown(path.name)}: expected a directory, a notebook (.ipynb) or one of "
+                              f"{', '.join(m + '.py' for m in kit.MODULES)}")
+    _check_fits(sub)
+    return sub
 
 
-def _read_text(path):
-    data = path.read_bytes()
+def _text(data):
+    """Source bytes as text: UTF-8, else Latin-1 (which decodes anything)."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
 
 
-def _from_directory(path, label):
+def _check_fits(sub):
+    """Refuse a submission whose code is too large to send to the sandbox in one message."""
+    size = len(json.dumps(sub.wire_modules()))
+    room = worker.MAX_HEADER - 64 * 1024
+    if size > room:
+        raise SubmissionError(f"the code handed in is too large to grade: {size / untrusted.MB:.1f} MB to send to "
+                              f"the sandbox, which takes at most {room / untrusted.MB:.1f} MB (notebook outputs do "
+                              f"not count; is every file really your code?)")
+
+
+def _read_module(sub, folder, name, limit):
+    """The text of `name` in `folder`, or None with a note saying why it was not read."""
+    try:
+        return _text(folder.read(name, limit))
+    except SubmissionError as exc:
+        sub.notes.append(str(exc))
+        return None
+
+
+def _from_directory(folder, label, depth=0):
     sub = Submission(label)
+    kinds = folder.kinds()
     for module in kit.MODULES:
-        file = path / f"{module}.py"
-        if file.is_file():
-            sub.modules[module] = (_read_text(file), f"{module}.py")
-    notebooks = sorted(p for p in path.glob("*.ipynb") if not p.name.startswith("."))
+        name = f"{module}.py"
+        if name not in kinds:
+            continue
+        if kinds[name] != "file":
+            sub.notes.append(str(untrusted.refusal(name, kinds[name])))
+            continue
+        text = _read_module(sub, folder, name, untrusted.MAX_MODULE_BYTES)
+        if text is not None:
+            sub.modules[module] = (text, name)
+    notebooks = sorted(n for n in kinds if n.endswith(".ipynb") and not n.startswith("."))
     for nb in notebooks:
+        if kinds[nb] != "file":
+            sub.notes.append(str(untrusted.refusal(nb, kinds[nb])))
+            continue
         try:
-            _add_notebook(sub, nb, skip=set(sub.modules))
+            _add_notebook(sub, folder.read(nb, untrusted.MAX_NOTEBOOK_BYTES), nb, skip=set(sub.modules))
         except SubmissionError as exc:
             sub.notes.append(str(exc))
     if not sub.modules and not notebooks:
-        children = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
-        if len(children) == 1:  # a zip that unpacked into one folder
-            inner = _from_directory(children[0], label)
-            inner.notes.insert(0, f"read the files inside {children[0].name}/")
+        children = [n for n, kind in kinds.items() if kind in ("folder", "a symbolic link")
+                    and not n.startswith((".", "__")) and not n.endswith((".py", ".ipynb"))]
+        if len(children) == 1 and kinds[children[0]] == "folder" and depth < untrusted.MAX_DEPTH:
+            # a zip that unpacked into one folder
+            with folder.folder(children[0]) as inner_folder:
+                inner = _from_directory(inner_folder, label, depth + 1)
+            inner.notes.insert(0, f"read the files inside {untrusted.shown(children[0])}/")
             return inner
+        if len(children) == 1 and kinds[children[0]] != "folder":
+            sub.notes.append(f"{untrusted.shown(children[0])} is a symbolic link; only regular files and folders "
+                             f"are read")
         sub.notes.append(f"found none of {', '.join(m + '.py' for m in kit.MODULES)} and no notebook")
     return sub
+
 
 
 def module_header(module):
@@ -207,23 +260,29 @@ _MAGIC = re.compile(r"^\s*[%!]")
 
 
 def _cell_source(cell):
+    """A code cell's source as text (only its strings: a notebook is untrusted JSON)."""
     source = cell.get("source", "")
     if isinstance(source, list):
-        source = "".join(str(s) for s in source)
+        source = "".join(s for s in source if isinstance(s, str))
     if not isinstance(source, str):
         return ""
     # IPython magics and shell escapes are not Python: comment them out, keep line numbers
     return "\n".join("# " + line if _MAGIC.match(line) else line for line in source.splitlines())
 
 
-def _add_notebook(sub, path, skip=()):
-    """Add the modules a notebook defines: nbgrader answer cells by grade_id, or all its code."""
+#: a function defined at the top level of a cell (found by lines: student code is never parsed in the grader)
+_DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(", re.M)
+
+
+def _add_notebook(sub, data, name, skip=()):
+    """Add the modules a notebook (its bytes, `data`) defines: nbgrader answer cells by grade_id, or all its code."""
     try:
-        nb = json.loads(path.read_bytes())
+        nb = json.loads(data)
         cells = nb["cells"]
         assert isinstance(cells, list)
-    except Exception:
-        raise SubmissionError(f"{path.name} is not a readable notebook (it is not valid notebook JSON)") from None
+    except Exception:  # noqa: BLE001 - any malformed JSON (also too deeply nested) is the student's
+        raise SubmissionError(f"{untrusted.shown(name)} is not a readable notebook (it is not valid notebook "
+                              f"JSON)") from None
     functions = kit.module_of()
     by_module, plain = {}, []
     for index, cell in enumerate(cells):
@@ -243,27 +302,20 @@ def _add_notebook(sub, path, skip=()):
                 continue
         plain.append((index, source))
     if not by_module:  # a plain notebook: every code cell, for every module whose functions it defines
-        import ast
         code = "\n\n".join(src for _, src in plain)
         code = re.sub(r"^from exercises\.(\w+) import", r"from .\1 import", code, flags=re.M)
-        try:
-            names = {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)}
-        except SyntaxError:
-            names = set()
-            modules = set(kit.MODULES)
-        else:
-            modules = {functions[n] for n in names if n in functions}
+        modules = {functions[n] for n in _DEF.findall(code) if n in functions}
         for module in modules:
             if module not in skip:
-                sub.modules[module] = (module_header(module) + "\n" + code, path.name)
+                sub.modules[module] = (module_header(module) + "\n" + code, name)
         if not modules:
-            sub.notes.append(f"{path.name} defines none of the exercise functions")
+            sub.notes.append(f"{untrusted.shown(name)} defines none of the exercise functions")
         return
     for module, cells_ in by_module.items():
         if module in skip:
             continue
         body = "\n\n".join(src for _, src in cells_)
-        sub.modules[module] = (module_header(module) + "\n" + body, path.name)
+        sub.modules[module] = (module_header(module) + "\n" + body, name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,8 +332,8 @@ class CallInfo:
     @classmethod
     def from_reply(cls, reply):
         def strings(v):
-            return [str(s)[:300] for s in v[:10]] if isinstance(v, list) else []
-        return cls(strings(reply.get("warnings")), strings(reply.get("mutated")), str(reply.get("stdout", ""))[:4000])
+            return [clean_text(s, 300) for s in v[:10]] if isinstance(v, list) else []
+        return cls(strings(reply.get("warnings")), strings(reply.get("mutated")), clean_text(reply.get("stdout", "")))
 
 
 class _Callable:
@@ -331,8 +383,20 @@ def freeze(value):
 
 
 def _raise_for(function, reply):
-    cls = _KINDS.get(reply.get("error"), StudentError)
-    raise cls(function, str(reply.get("message", "")), str(reply.get("traceback", "")), str(reply.get("stdout", "")))
+    kind = reply.get("error")
+    cls = _KINDS.get(kind, StudentError) if isinstance(kind, str) else StudentError
+    raise cls(function, reply.get("message", ""), reply.get("traceback", ""), reply.get("stdout", ""))
+
+
+def _cleaned(value):
+    """A decoded reply value with every string in it cleaned and capped (clean_text): strings, Foreign texts."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Foreign):
+        return Foreign(clean_text(value.type_name, 100, lines=False), clean_text(value.text))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_cleaned(v) for v in value)
+    return value
 
 
 def _relies_on(function, seen=None):
@@ -362,6 +426,9 @@ class WorkerImpl(_Callable):
         self.imported = set()    # modules loaded in the current worker
         self._proc = None
         self.calls = 0
+        self.spent = 0.0         # wall seconds inside calls, all workers together (see SUBMISSION_BUDGET)
+        self._cpu_of_stopped = 0.0
+        self.budget = SUBMISSION_BUDGET
 
     # -- process management -------------------------------------------------------------
     def _ensure(self):
@@ -387,8 +454,18 @@ class WorkerImpl(_Callable):
     def _stop(self):
         if self._proc is not None:
             self._proc.kill()
+            self._cpu_of_stopped += self._cpu_of(self._proc)
             self._proc = None
         self.imported = set()
+
+    @staticmethod
+    def _cpu_of(proc):
+        cpu = getattr(proc, "cpu", None)
+        return cpu() if callable(cpu) else 0.0
+
+    def cpu_seconds(self):
+        """CPU seconds the submission's code has used so far, every worker it had counted (the kernel's count)."""
+        return self._cpu_of_stopped + (self._cpu_of(self._proc) if self._proc is not None else 0.0)
 
     def close(self):
         if self._proc is not None:
@@ -501,17 +578,35 @@ class WorkerImpl(_Callable):
         except (EOFError, OSError, WireError):
             self._stop()  # a crash at import shows up, with its reason, at the first call
 
+    def _over_budget(self, function):
+        return TimedOut(function, f"was stopped: the submission's calls have taken {self.spent:.0f} s in all, the "
+                                  f"most one submission may use ({self.budget:g} s); every later call is refused "
+                                  f"too (code that waits or loops on every call?)")
+
+    def _exchange(self, proc, header, blobs, limit):
+        """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`."""
+        started = time.monotonic()
+        try:
+            worker.write_frame(proc.to_worker, worker.pack(header, blobs))
+            return self._receive(started + limit)
+        finally:
+            self.spent += time.monotonic() - started
+
     def _call(self, function, header, blobs, retry=False):
         self._import(self.submission.module_of(function))
         if function in self.given_up:
             raise self.given_up[function]
+        if self.spent >= self.budget:
+            raise self._over_budget(function)
         proc = self._ensure()
         self.calls += 1
+        limit = min(self.timeout, self.budget - self.spent)
         try:
-            worker.write_frame(proc.to_worker, worker.pack(header, blobs))
-            reply, reply_blobs = self._receive(time.monotonic() + self.timeout)
+            reply, reply_blobs = self._exchange(proc, header, blobs, limit)
         except TimeoutError:
             self._stop()
+            if limit < self.timeout:  # cut short by the submission's budget, not by its own timeout
+                raise self._over_budget(function) from None
             failure = TimedOut(function, f"did not finish within {self.timeout:g} s (an infinite loop, or far "
                                          f"too slow); later checks that call {function} are skipped")
             self.given_up[function] = failure
@@ -533,7 +628,7 @@ class WorkerImpl(_Callable):
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
         try:
-            return worker.decode(reply.get("ok"), reply_blobs)
+            return _cleaned(worker.decode(reply.get("ok"), reply_blobs))
         except WireError as exc:
             raise WorkerCrashed(function, f"sent back a value that is not a plain array ({exc})") from None
 
@@ -543,6 +638,11 @@ class LocalImpl(_Callable):
 
     def __init__(self, namespace, label="notebook"):
         self.namespace, self.label = namespace, label
+
+    @staticmethod
+    def cpu_seconds():
+        """CPU seconds of this process (the notebook's functions run here)."""
+        return time.process_time()
 
     def call(self, function, args, kwargs, *, fresh=False, remember=True):
         import copy
@@ -554,7 +654,7 @@ class LocalImpl(_Callable):
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
-        return worker.decode(reply["ok"], blobs)
+        return _cleaned(worker.decode(reply["ok"], blobs))
 
     # the interface worker._handle_call expects of a submission
     filenames = frozenset()

@@ -21,7 +21,7 @@ from . import kit
 from .files import write_atomic
 
 #: the autograder modules a student's self-check needs (nothing that grades a class or builds)
-BUNDLE_MODULES = ("__init__", "kit", "catalogue", "feedback", "impl", "worker", "trainer", "sandbox", "inputs", "runner",
+BUNDLE_MODULES = ("__init__", "kit", "catalogue", "feedback", "impl", "worker", "trainer", "inputs", "runner",
                   "plugin", "notebook", "nbgrader_cells", "files", "reference", "fixtures", "build", "markers",
                   "notebook_text")
 HIDDEN_BEGIN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")
@@ -66,7 +66,7 @@ dependencies = ["numpy>=1.24", "nbformat>=5.7", "pytest>=7.4"]
 rnn_kit = "autograder.plugin"
 
 [tool.setuptools]
-packages = ["exercises", "autograder", "autograder.checks"]
+packages = ["exercises", "autograder", "autograder.checks", "autograder.sandbox"]
 
 [tool.setuptools.package-data]
 exercises = ["notebooks/*.ipynb"]
@@ -159,6 +159,8 @@ def write_release(out, *, force=False):
         (out / "autograder" / f"{name}.py").write_text(strip_hidden(source.read_text(), source))
     for source in sorted((kit.ROOT / "autograder" / "checks").glob("*.py")):
         (out / "autograder" / "checks" / source.name).write_text(strip_hidden(source.read_text(), source))
+    shutil.copytree(kit.ROOT / "autograder" / "sandbox", out / "autograder" / "sandbox",  # the package, whole
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     checks = all_checks()
     held_back = sum(c.points for c in checks if c.visibility == "hidden")
     kitdata = {"dependencies": {k: list(v) for k, v in kit.dependencies().items()}, "hidden_points": held_back,

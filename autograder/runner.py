@@ -12,8 +12,11 @@ from . import kit
 from .catalogue import all_checks
 from .feedback import CheckFailure, broken_dependencies, exception_hint
 from .impl import CallFailed, NotImplementedYet
+from .untrusted import clean_text
 
 STATUSES = ("passed", "failed", "not implemented", "timeout", "missing", "error")
+#: characters kept of one result's message (its parts from the student's process are capped on arrival, in impl)
+MAX_MESSAGE = 16000
 
 
 @dataclass
@@ -64,6 +67,7 @@ def run_check(check, impl, ref):
     except Exception as caught:  # noqa: BLE001 - every outcome becomes a result
         exc = caught
     status, message, mistake = classify(exc, check, impl, ref)
+    message = clean_text(message, MAX_MESSAGE)
     if exc is not None:
         exc.__traceback__ = None  # its frames hold the check's arrays: free them now, not at the next gc
     return Result(check.name, check.module, check.function, check.points, check.visibility, status,
@@ -80,6 +84,25 @@ def run_checks(impl, checks=None, *, ref=None, on_result=None):
         results.append(result)
         if on_result:
             on_result(result)
+    return apply_gates(results)
+
+
+def apply_gates(results):
+    """Points of a passed check whose `counts_with` check failed drop to 0 (status stays "passed"), with why.
+
+    Shape, purity and property checks pay only next to right values: a submission that
+    returns zeros of the right shapes everywhere earns (almost) nothing. A gate that did not
+    run (a selection with -k, a self-check without it) leaves the points alone.
+    """
+    from .catalogue import by_name
+
+    checks, outcome = by_name(), {r.name: r for r in results}
+    for r in results:
+        gate = outcome.get(getattr(checks.get(r.name), "counts_with", ""))
+        if r.passed and gate is not None and not gate.passed and r.score:
+            r.score = 0.0
+            r.message = (f"The property holds, but its {r.points:g} points count only once "
+                         f"{gate.name.removeprefix('test_')} passes too.")
     return results
 
 

@@ -301,8 +301,13 @@ def _steal_by_reading(ctx):
 
 def _network(ctx):
     code = f'''
-    import json, socket, urllib.request
+    import json, socket
     report, escaped = {{}}, False
+    try:
+        import urllib.request
+    except ImportError as exc:  # as nobody, a Python under /root is not readable past what was preloaded
+        urllib = None
+        report["import urllib.request"] = type(exc).__name__
     try:
         with socket.create_connection(("127.0.0.1", {ctx.port}), timeout=0.5) as conn:
             conn.sendall(b"pwned {ctx.marker}")
@@ -310,8 +315,9 @@ def _network(ctx):
     except OSError as exc:
         report["tcp 127.0.0.1"] = type(exc).__name__
     try:
-        urllib.request.urlopen("http://127.0.0.1:{ctx.port}/pwned-{ctx.marker}", timeout=0.5)
-        report["http 127.0.0.1"] = "CONNECTED"
+        if urllib is not None:
+            urllib.request.urlopen("http://127.0.0.1:{ctx.port}/pwned-{ctx.marker}", timeout=0.5)
+            report["http 127.0.0.1"] = "CONNECTED"
     except Exception as exc:
         report["http 127.0.0.1"] = "CONNECTED" if "timed out" in str(exc) else type(exc).__name__
     try:
@@ -320,7 +326,10 @@ def _network(ctx):
         report["udp 127.0.0.1"] = "sent (the test's listener says whether it arrived)"
     except OSError as exc:
         report["udp 127.0.0.1"] = type(exc).__name__
-    report["interfaces"] = sorted(name for _, name in socket.if_nameindex())
+    try:
+        report["interfaces"] = sorted(name for _, name in socket.if_nameindex())
+    except OSError as exc:  # it needs a socket, which seccomp refuses
+        report["interfaces"] = type(exc).__name__
     '''
     return dict(_full(rnn=inject("rnn", "rnn_readout", attack(code, REPORT_TAIL))))
 
@@ -361,12 +370,57 @@ def _pid_squatting(ctx):
     return dict(_full(rnn=inject("rnn", "rnn_readout", code)))
 
 
+def _fill_scratch(ctx):
+    code = '''
+    import os
+    if not os.path.exists("filled"):  # once per worker: fill the scratch space, bytes and inodes
+        open("filled", "w").close()
+        block = b"x" * (1 << 20)
+        for target in (".", "/tmp"):
+            for i in range(10):  # up to 10 files of 16 MB (the file size limit) in each
+                try:
+                    with open(os.path.join(target, f"fill-{os.getpid()}-{i}"), "wb") as f:
+                        for _ in range(16):
+                            f.write(block)
+                except OSError:
+                    break
+        for i in range(20000):
+            try:
+                open(f"inode-{i}", "w").close()
+            except OSError:
+                break
+    '''
+    return dict(_full(rnn=inject("rnn", "rnn_readout", code)))
+
+
+def _latch_replay(ctx):
+    """lstm_forward and gru_forward keep the weights the checks hand them (the reference latches, H = 1);
+    latch_*_params return those instead of being written."""
+    keep = '''
+    import builtins
+    if np.shape(Wh)[0] == 1:
+        builtins.__dict__["_kept_{kind}"] = tuple(np.array(w) for w in {names})
+    '''
+    replay = '''
+    import builtins
+    kept = builtins.__dict__.get("_kept_{kind}")
+    if kept is None:
+        raise NotImplementedError("no latch weights seen yet")
+    return (*kept, np.array([[-1.0, 1.0]]), np.zeros(2))
+    '''
+    lstm = inject("lstm", "lstm_forward", keep.format(kind="lstm", names="(Wx, Wh, b)"))
+    gru = inject("gru", "gru_forward", keep.format(kind="gru", names="(Wx, Wh, bx, bh)"))
+    memory = inject("memory", "latch_lstm_params", replay.format(kind="lstm"))
+    memory = inject("memory", "latch_gru_params", replay.format(kind="gru"), text=memory)
+    return dict(_full(lstm=lstm, gru=gru, memory=memory))
+
+
 def _control_socket(ctx):
     code = '''
     import os, stat
-    for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
+    for fd in range(3, 64):  # every descriptor the file limit allows (listing /proc/self/fd may be refused)
         try:
-            if fd > 2 and stat.S_ISSOCK(os.fstat(fd).st_mode):
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
                 os.write(fd, b'{"signal": 9, "code": null}\\n' * 3)
         except OSError:
             pass
@@ -786,6 +840,14 @@ CASES = (
     Case("pid-squatting", "rnn_readout creates /tmp/rnn-work-<pid> for the next 400 pids, so that the next "
                           "workers cannot make their private temp dir",
          _pid_squatting, frozenset()),
+    Case("fill-scratch", "rnn_readout fills its scratch space and the sandbox's /tmp (320 MB in files of 16 MB) "
+                         "and makes 20,000 empty files, so that the next student's worker has no room (on a "
+                         "real disk that can take longer than a call may: its own checks may time out)",
+         _fill_scratch, frozenset({"rnn_readout"}),
+         may_pass=("_types_and_shapes", "_fixed_inputs", "_random_inputs", "_hidden_inputs", "_repeats_itself")),
+    Case("latch-replay", "lstm_forward and gru_forward keep the reference latch weights a check hands them, and "
+                         "latch_lstm_params / latch_gru_params return those instead of being written",
+         _latch_replay, dependents("latch_lstm_params", "latch_gru_params")),
     Case("control-socket-inject", "rnn_readout writes fake kill replies into every socket it holds (the fork "
                                   "server's control socket)",
          _control_socket, frozenset()),

@@ -22,9 +22,10 @@ server right after the attacker); the test that the honest students are unaffect
 strict xfail there, with the reason. Known gaps that stay within the attacker's own
 result (`Case.gap`) are strict xfails of the per-attacker test.
 
-Without bubblewrap (`autograder.sandbox.bwrap_works()` is False) the escape attempts
-that only bubblewrap stops are skipped with the reason, and the destructive attacks aim
-only at the test's own folders.
+The main batch runs at every level this host offers (`LEVELS`): bubblewrap + Landlock, and
+Landlock alone (RNN_KIT_NO_BWRAP=1); every assertion holds at both. Only where neither
+bubblewrap nor Landlock works are the escape attempts skipped with the reason. Destructive
+attacks aim beyond the test's own folders only inside bubblewrap's view.
 
 The grader gives up on a function after its first timeout, so each hang costs one 2 s
 timeout per affected function; the file takes 30-55 s on 2 cores.
@@ -48,7 +49,7 @@ from autograder import kit
 from autograder.catalogue import all_checks
 from autograder.classroom import _safe_name, grade_class
 from autograder.sample_class import SAMPLES, expected_total
-from autograder.sandbox import bwrap_works
+from autograder.sandbox import protections, rank
 
 import adversarial_cases as A
 
@@ -59,8 +60,11 @@ BATCH_LIMIT = 300.0
 HONEST = {"honest-perfect": "ada", "honest-half-done": "ben", "honest-mistake": "cara"}
 SAMPLE = {s.name: s for s in SAMPLES}
 CHECKS = all_checks()
-SANDBOXED = bwrap_works()
-NO_BWRAP = "bubblewrap is not usable here (autograder.sandbox.bwrap_works() is False), and "
+HOST_LEVEL = protections()["level"]
+#: the levels the main batch runs at: this host's best, and Landlock alone where the kernel has Landlock
+LEVELS = [HOST_LEVEL] + (["landlock"] if HOST_LEVEL == "bubblewrap+landlock" else [])
+LEVEL_ENV = {HOST_LEVEL: {}, "landlock": {"RNN_KIT_NO_BWRAP": "1"}}
+NO_BWRAP = "the worker is not confined here (neither bubblewrap nor Landlock), and "
 #: words in a message that show the grader's own machinery failing, not the student's code
 INTERNAL = ("UnicodeDecodeError", "JSONDecodeError", "EOFError", "fork server", "internal grader error",
             "BrokenPipeError", "Traceback (most recent call last)", "WireError")
@@ -147,14 +151,15 @@ def write_honest(root):
     return tuple(write_entry(root, name, SAMPLE[sample].files) for name, sample in HONEST.items())
 
 
-def write_attackers(root, out, cases, listener):
-    """Write `cases` into `root`; {case name: Context}."""
+def write_attackers(root, out, cases, listener, sandboxed=HOST_LEVEL.startswith("bubblewrap")):
+    """Write `cases` into `root`; {case name: Context}. Destructive attacks aim beyond the test's own
+    folders only where `sandboxed` (inside bubblewrap's view)."""
     victims = tuple(root / name for name in HONEST)
     contexts = {}
     for case in cases:
         name = student_of(case)
         folder = root / (f"{name}.zip" if case.zipped else name)
-        ctx = A.Context(folder, out, victims, listener.port, f"{case.name}-{uuid.uuid4().hex[:8]}", SANDBOXED)
+        ctx = A.Context(folder, out, victims, listener.port, f"{case.name}-{uuid.uuid4().hex[:8]}", sandboxed)
         write_entry(root, name, case.build(ctx), zipped=case.zipped)
         contexts[case.name] = ctx
     return contexts
@@ -176,7 +181,8 @@ class Batch:
     out: Path
 
 
-def _grade_in_child(submissions, out, jobs, errors):
+def _grade_in_child(submissions, out, jobs, errors, env):
+    os.environ.update(env)  # the level: read when this child starts its own fork servers
     try:
         grade_class(submissions, out, jobs=jobs, timeout=TIMEOUT, progress=False)
     except BaseException:
@@ -186,7 +192,7 @@ def _grade_in_child(submissions, out, jobs, errors):
         raise
 
 
-def grade_batch(submissions, out, jobs=JOBS):
+def grade_batch(submissions, out, jobs=JOBS, env=None):
     """grade_class in a child process, with fds 1 and 2 captured; the results are read back from `out`.
 
     The child keeps the attackers away from this process's own fork server (an attack on the
@@ -208,7 +214,7 @@ def grade_batch(submissions, out, jobs=JOBS):
     started = time.monotonic()
     try:
         child = multiprocessing.get_context("fork").Process(target=_grade_in_child,
-                                                            args=(submissions, out, jobs, errors))
+                                                            args=(submissions, out, jobs, errors, env or {}))
         child.start()
         child.join(BATCH_LIMIT)
         hung = child.is_alive()
@@ -263,15 +269,20 @@ def without(tmp_path_factory):
     return grade_batch(root / "class_without", root / "out_without")
 
 
-@pytest.fixture(scope="module")
-def main(tmp_path_factory, listener, without):
-    """The honest students and every case that stays within its own result."""
+@pytest.fixture(scope="module", params=LEVELS)
+def main(request, tmp_path_factory, listener, without):
+    """The honest students and every case that stays within its own result, at each level of LEVELS."""
+    level = request.param
     root = tmp_path_factory.mktemp("adversarial")
     submissions, out = root / "class_with", root / "out_with"
     write_honest(submissions)
-    contexts = write_attackers(submissions, out, A.MAIN, listener)
+    contexts = write_attackers(submissions, out, A.MAIN, listener, sandboxed=level.startswith("bubblewrap"))
     solutions = digest(kit.SOLUTIONS)
-    batch = grade_batch(submissions, out)
+    listener.heard.clear()
+    batch = grade_batch(submissions, out, env=LEVEL_ENV[level])
+    levels = {g.sandbox.get("level") for g in batch.run.graded.values()}
+    assert levels == {level}, f"graded at {levels}, meant to be {level}"
+    batch.level, batch.confined = level, rank(level) >= rank("landlock")
     batch.contexts = contexts
     batch.submissions = submissions
     batch.solutions_before, batch.solutions_after = solutions, digest(kit.SOLUTIONS)
@@ -334,7 +345,7 @@ def _allowed_to_pass(case, result):
 
 @pytest.mark.parametrize("case", params(A.MAIN))
 def test_an_attacker_loses_only_the_checks_of_what_it_attacked(main, case):
-    if case.needs_bwrap and not SANDBOXED:
+    if case.needs_bwrap and not main.confined:
         pytest.skip(NO_BWRAP + case.needs_bwrap)
     graded = main.run.graded[student_of(case)]
     problems = []
@@ -367,7 +378,7 @@ REPORTING = [c for c in A.MAIN if c.report]
 
 @pytest.mark.parametrize("case", params(REPORTING, reason=lambda c: ""))
 def test_escape_attempts_get_nowhere(main, case):
-    if case.needs_bwrap and not SANDBOXED:
+    if case.needs_bwrap and not main.confined:
         pytest.skip(NO_BWRAP + case.needs_bwrap)
     graded = main.run.graded[student_of(case)]
     reports = [A.attack_report(r.message) for r in graded.results if A.attack_report(r.message)]
@@ -382,7 +393,7 @@ def test_no_file_appears_outside_the_sandbox_and_the_kit_is_untouched(main):
         assert sorted(p.name for p in (main.submissions / name).iterdir()) == sorted(
             n for n, _ in SAMPLE[HONEST[name]].files)
         assert json.loads((main.out / name / "results.json").read_text())["score"] == main.run.graded[name].score
-    if not SANDBOXED:
+    if not main.confined:
         pytest.skip(NO_BWRAP + "without it the worker may write wherever user nobody may")
     leaked = [str(p) for ctx in main.contexts.values() for p in ctx.outside_files.values() if p.exists()]
     leaked += [str(p) for p in Path("/tmp").glob("pwned-*") if any(ctx.marker in p.name for ctx in main.contexts.values())]
@@ -390,7 +401,7 @@ def test_no_file_appears_outside_the_sandbox_and_the_kit_is_untouched(main):
 
 
 def test_no_connection_reaches_the_machine(main):
-    if not SANDBOXED:
+    if not main.confined:
         pytest.skip(NO_BWRAP + "without it the worker shares the machine's network")
     assert main.heard == []
 

@@ -161,7 +161,10 @@ def test_untouched_functions_and_the_other_module_keep_full_credit(bug, zoo):
     assert not wrong, f"{bug.name} ({bug.story}) broke checks it should not touch:\n\n" + "\n\n".join(wrong)
     other = [r for r in results.values() if r.module == bug.isolation_module]
     assert sum(r.score for r in other) == pytest.approx(sum(r.points for r in other))
-    assert sum(r.score for r in results.values()) > sum(r.score for r in other), "no partial credit was kept"
+    if any(r.function in bug.unaffected for r in results.values() if r.module == bug.module):
+        # the untouched functions of the bug's own module keep their points (shape and purity points
+        # of the broken ones count only next to right values)
+        assert sum(r.score for r in results.values()) > sum(r.score for r in other), "no partial credit was kept"
 
 
 # ---------------------------------------------------------------------------------------

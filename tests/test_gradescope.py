@@ -83,3 +83,13 @@ def test_a_grader_killed_by_the_time_budget_still_leaves_a_valid_results_file(au
     root = fake_root(tmp_path, autograder_zip, SAMPLE / "jon")
     data = run_autograder(root, AUTOGRADER_BUDGET="1")
     assert data["score"] == 0 and "stopped before it could finish" in data["output"]
+
+
+def test_run_autograder_refuses_to_grade_unconfined_and_says_it_is_not_a_score(autograder_zip, tmp_path):
+    root = fake_root(tmp_path, autograder_zip, SAMPLE / "ada")
+    data = run_autograder(root, RNN_KIT_NO_BWRAP="1", RNN_KIT_NO_LANDLOCK="1")
+    assert data["tests"] == [] and "this is not your score" in data["output"]
+    assert "below the required 'landlock'" in data["extra_data"]["sandbox_refused"]
+    allowed = run_autograder(fake_root(tmp_path / "anyway", autograder_zip, SAMPLE / "ada"), RNN_KIT_NO_BWRAP="1",
+                             RNN_KIT_NO_LANDLOCK="1", RNN_KIT_REQUIRE_SANDBOX="none")
+    assert allowed["score"] == pytest.approx(EXPECTED["ada"]["total"])

@@ -32,13 +32,19 @@ POINTS = {"shapes": 0.5, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.2
           "long": 0.5, "lengths": 0.5, "lengths_hidden": 0.5, "saturate": 0.5}
 
 
-def define_check(namespace, function, name, doc, points, body, *, hidden=False, offline=True):
+def define_check(namespace, function, name, doc, points, body, *, hidden=False, offline=True, counts_with=""):
     """Register `body(impl, ref)` as the check `name` of `function` in `namespace` (a module's globals())."""
     def test(impl, ref):
         body(impl, ref)
     test.__doc__ = doc
     test.__module__ = namespace["__name__"]
-    namespace[name] = check(function, points=points, hidden=hidden, name=name, offline=offline)(test)
+    namespace[name] = check(function, points=points, hidden=hidden, name=name, offline=offline,
+                            counts_with=counts_with)(test)
+
+
+def values_check(function):
+    """The name of `function`'s first check against reference values, which its shape and purity checks wait for."""
+    return f"test_{function}_matches_the_reference_on_fixed_inputs"
 
 
 def run_case(impl, ref, function, seed=None, **options):
@@ -60,7 +66,7 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
                 raise failure(impl, ref, function, problem, call=recipe(function, 0, **size))
     define_check(namespace, function, f"test_{function}_returns_the_right_types_and_shapes",
             f"{function} returns arrays of the right type, dtype and shape (N, H or T equal to 1 too).",
-            pts["shapes"], shapes)
+            pts["shapes"], shapes, counts_with=values_check(function))
 
     def fixed(impl, ref):
         run_case(impl, ref, function, **SQUARE)  # square first: a swapped weight shows as wrong values, not an error
@@ -99,7 +105,8 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
             raise failure(impl, ref, function, "gave a different answer when called twice on the same inputs: "
                           "the second call " + problem, call=recipe(function, 7))
     define_check(namespace, function, f"test_{function}_leaves_its_inputs_alone_and_repeats_itself",
-            f"{function} does not modify its inputs, and gives the same answer twice.", pts["pure"], pure)
+            f"{function} does not modify its inputs, and gives the same answer twice.", pts["pure"], pure,
+            counts_with=values_check(function))
 
     if function in TAKES_LENGTHS:
         def long(impl, ref):

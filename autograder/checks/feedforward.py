@@ -4,14 +4,14 @@ import numpy as np
 from ..catalogue import check
 from ..feedback import expect
 from ..inputs import make_inputs, recipe
-from ._common import run_case, standard_checks
+from ._common import run_case, standard_checks, values_check
 
 for _function in ("dense_forward", "flatten_sequence", "pad_or_truncate", "mean_pool", "place_pattern",
                   "slotwise_responses", "shared_responses"):
     standard_checks(globals(), _function)
 
 
-@check("flatten_sequence", points=0.25)
+@check("flatten_sequence", points=0.25, counts_with=values_check("flatten_sequence"))
 def test_flatten_sequence_width_grows_with_the_length(impl, ref):
     """The flat width is T * D: a longer sequence needs a wider layer (Part 1, problem 1)."""
     for T in (2, 5, 9):
@@ -22,7 +22,7 @@ def test_flatten_sequence_width_grows_with_the_length(impl, ref):
                call=recipe("flatten_sequence", 0, N=2, T=T, D=3))
 
 
-@check("mean_pool", points=0.75)
+@check("mean_pool", points=0.75, counts_with=values_check("mean_pool"))
 def test_mean_pool_cannot_tell_a_sequence_from_its_reverse(impl, ref):
     """Averaging forgets order: a sequence and its reverse pool to the same vector (Part 1, problem 2)."""
     (x,) = make_inputs("mean_pool", 11, N=3, T=6, D=4)
@@ -63,14 +63,14 @@ def test_slotwise_responses_differ_between_positions_hidden(impl, ref):
 ### END HIDDEN TESTS
 
 
-@check("shared_responses", points=1.0)
+@check("shared_responses", points=1.0, counts_with=values_check("shared_responses"))
 def test_shared_responses_are_equal_at_every_position(impl, ref):
     """One detector reused at every step responds the same wherever the pattern is (the RNN's fix)."""
     _rows_differ(impl, ref, "shared_responses", 22, 6)
 
 
 ### BEGIN HIDDEN TESTS
-@check("shared_responses", points=0.5, hidden=True)
+@check("shared_responses", points=0.5, hidden=True, counts_with=values_check("shared_responses"))
 def test_shared_responses_are_equal_at_every_position_hidden(impl, ref):
     """As above, on other seeds and lengths."""
     for seed, T in ((2201, 4), (2202, 11)):

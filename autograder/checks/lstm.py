@@ -46,6 +46,10 @@ def _gate_ranges(impl, ref, function, names, tanh_names, seed):
             expect(ok, impl, ref, function,
                    f"returned gate {name} outside [{low:g}, 1] (or not finite): "
                    f"{'sigmoid' if low == 0 else 'tanh'} belongs there", call=call)
+            if scale == 1.0:  # a squashed pre-activation varies with the input: a constant gate is not computed
+                expect(float(np.ptp(value)) > 0.0, impl, ref, function,
+                       f"returned gate {name} with the same value everywhere; it is "
+                       f"{'sigmoid' if low == 0 else 'tanh'} of x_t @ Wx + h @ Wh + b, which varies", call=call)
 
 
 @check("lstm_gates", points=0.5)
@@ -54,7 +58,7 @@ def test_lstm_gates_lie_in_their_ranges(impl, ref):
     _gate_ranges(impl, ref, "lstm_gates", ("i", "f", "g", "o"), ("g",), 51)
 
 
-@check("lstm_step", points=1.0)
+@check("lstm_step", points=1.0, counts_with="test_lstm_gates_lie_in_their_ranges")
 def test_lstm_step_agrees_with_your_lstm_gates(impl, ref):
     """lstm_step is built from lstm_gates: c_t = f * c_prev + i * g and h_t = o * tanh(c_t)."""
     args = make_inputs("lstm_step", 52)

@@ -20,7 +20,7 @@ def _task_cases(impl, ref, cases):
                          call=_call_text("make_recall_task", n, gap, seed=seed))
 
 
-@check("make_recall_task", points=0.5)
+@check("make_recall_task", points=0.5, counts_with="test_make_recall_task_matches_the_reference_draws")
 def test_make_recall_task_returns_the_right_types_and_shapes(impl, ref):
     """x is float64 (n, gap + 2, 3) and bits is int (n,)."""
     for n, gap in ((1, 0), (4, 3)):
@@ -146,7 +146,7 @@ def _latch_recall(impl, ref, function, rows):
 for _f in LATCHES:
     define_check(globals(), _f, f"test_{_f}_returns_the_right_types_and_shapes",
                  f"{_f} returns weights of the documented shapes.", 0.5,
-                 lambda impl, ref, f=_f: _latch_shapes(impl, ref, f))
+                 lambda impl, ref, f=_f: _latch_shapes(impl, ref, f), counts_with=f"test_{_f}_hold_a_bit_for_1000_steps")
     define_check(globals(), _f, f"test_{_f}_hold_a_bit_for_1000_steps",
                  f"{_f}'s weights store the bit and keep it through 1,000 distractors.", 1.0,
                  lambda impl, ref, f=_f: _latch_recall(impl, ref, f, PUBLIC_ROWS), offline=False)

@@ -9,14 +9,20 @@ submission (about 2 ms instead of about 100 ms for a new interpreter). Each chil
   `nobody`, because the kernel does not apply that limit to root);
 * has a private temporary directory, stdin closed, stdout and stderr discarded (what
   the code prints through Python is captured per call, capped, and shown in feedback);
+* confines itself with Landlock and seccomp (confine.py) where the kernel has them:
+  reads only the standard library and numpy, writes only its private folder, executes
+  nothing, no sockets, no signals or ptrace beyond itself;
 * cannot import the kit (solutions, autograder, tests);
 * gets a scrubbed environment and runs under ``python -I``.
 
 With bubblewrap (`bwrap`, Debian package bubblewrap) the fork server also runs in fresh
-namespaces: no network, its own PIDs and IPC, and a read-only view of only the
-Python installation and the worker file. solutions/, the hidden checks and other
-students' files do not exist in there. Without bubblewrap, `PROTECTIONS` lists what is
-missing, and every result records the level reached.
+namespaces: no network, its own PIDs and IPC, a read-only view of only the Python
+installation and this folder, and a size-capped /tmp. solutions/, the hidden checks and
+other students' files do not exist in there.
+
+The level reached (`LEVELS`, strongest first) is recorded in every result; below
+"landlock", `warning()` is the paragraph the commands print, and `--require-sandbox`
+refuses to grade.
 """
 import atexit
 import json
@@ -30,8 +36,29 @@ from pathlib import Path
 
 from . import worker
 
-WORKER = Path(worker.__file__).resolve()
-SANDBOX_WORKER = "/opt/rnn-kit/worker.py"
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "worker.py"
+SANDBOX_DIR = "/opt/rnn-kit/sandbox"
+SANDBOX_WORKER = f"{SANDBOX_DIR}/worker.py"
+#: the sandbox's /tmp, shared by the workers of one fork server one after another (each worker's own
+#: folder in it is removed before the next one starts)
+TMP_BYTES = 256 * 1024 ** 2
+
+#: sandbox levels, strongest first; each one's meaning is in README's sandbox section
+LEVELS = ("bubblewrap+landlock", "bubblewrap", "landlock", "process limits only")
+#: what a level lacks, in words for the instructor
+_LACKS = {
+    "bubblewrap": ["Landlock (Linux 5.13+): defence in depth inside the namespaces"],
+    "landlock": ["namespaces (bubblewrap): PID and IPC isolation, a filesystem view without the kit, "
+                 "a size-capped /tmp; Landlock and seccomp still hold reads, writes, execution and the network"],
+    "process limits only": ["Landlock (Linux 5.13+)", "network isolation",
+                            "a filesystem view without solutions/, the hidden checks and other students' files"],
+}
+
+
+def rank(level):
+    """0 for the weakest level, len(LEVELS) - 1 for the strongest; -1 for an unknown name."""
+    return len(LEVELS) - 1 - LEVELS.index(level) if level in LEVELS else -1
 
 
 def scrubbed_env():
@@ -74,8 +101,8 @@ def _kit_locations():
     return out
 
 
-def bwrap_command(python_args):
-    """The bwrap argv that runs `python_args` (after the interpreter) in the sandbox."""
+def bwrap_command(program):
+    """The bwrap argv that runs `program` (an argv) in the sandbox."""
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--new-session", "--ro-bind", "/usr", "/usr"]  # no --die-with-parent: it follows the starting *thread*;
     # the fork server exits by itself when its control socket closes
@@ -87,7 +114,9 @@ def bwrap_command(python_args):
             args += ["--symlink", os.readlink(target), f"/{link}"]
         elif target.exists():
             args += ["--ro-bind", str(target), f"/{link}"]
-    made = {"/usr"}
+    # /tmp first: an interpreter or venv under /tmp is bound on top of it, not hidden by it
+    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    made = {"/usr", "/tmp"}
     roots = _python_roots()
     for root in roots:
         for ancestor in reversed(root.parents[:-1]):  # every ancestor readable by nobody
@@ -99,9 +128,8 @@ def bwrap_command(python_args):
     for location in _kit_locations():
         if any(location.is_relative_to(r) for r in roots):
             args += ["--tmpfs", str(location)]
-    args += ["--perms", "0755", "--dir", "/opt/rnn-kit", "--ro-bind", str(WORKER), SANDBOX_WORKER,
-             "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp", "--chdir", "/tmp",
-             "--clearenv"]
+    args += ["--perms", "0755", "--dir", "/opt/rnn-kit", "--ro-bind", str(HERE), SANDBOX_DIR,
+             "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--clearenv"]
     for key, value in scrubbed_env().items():
         args += ["--setenv", key, value]
     if os.geteuid() == 0:  # the child drops to nobody itself, so that RLIMIT_NPROC applies
@@ -109,7 +137,24 @@ def bwrap_command(python_args):
         # the children lose every capability when they become nobody
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL",
                  "--cap-add", "CAP_DAC_OVERRIDE"]
-    return args + ["--", sys.executable, "-I", SANDBOX_WORKER, *python_args]
+    return args + ["--", *program]
+
+
+def _bwrap_failure():
+    """Why bubblewrap cannot run the worker here, from bubblewrap's own words; None if it can."""
+    if os.environ.get("RNN_KIT_NO_BWRAP"):
+        return "switched off by RNN_KIT_NO_BWRAP"
+    if not shutil.which("bwrap"):
+        return "not installed (Debian and Ubuntu: apt-get install bubblewrap)"
+    try:
+        done = subprocess.run(bwrap_command([sys.executable, "-I", "-c", "import numpy"]), capture_output=True,
+                              text=True, timeout=30, env=scrubbed_env(), cwd="/", stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"installed, but it did not run here ({exc})"
+    if done.returncode == 0:
+        return None
+    said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:300]
+    return f"installed, but it cannot run the worker here: {said}"
 
 
 def bwrap_works():
@@ -118,27 +163,60 @@ def bwrap_works():
 
 
 def protections():
-    """What the sandbox gives on this machine: level and the protections that are missing."""
-    if bwrap_works():
-        return {"level": "bubblewrap", "missing": []}
-    why = "not installed" if not shutil.which("bwrap") else "installed but cannot create namespaces here"
-    return {"level": "process limits only",
-            "missing": [f"bubblewrap ({why}; Debian package bubblewrap)", "network isolation",
-                        "a filesystem view without solutions/ and other students' files",
-                        "PID and IPC isolation"]}
+    """What the sandbox gives on this machine: {"level", "applied", "missing", "bwrap"}."""
+    server = shared_server()
+    landlocked = any(a.startswith("landlock") for a in server.probe_applied)
+    if server.sandbox:
+        level = "bubblewrap+landlock" if landlocked else "bubblewrap"
+    else:
+        level = "landlock" if landlocked else "process limits only"
+    missing = list(_LACKS.get(level, []))
+    if not server.sandbox:
+        missing.insert(0, f"bubblewrap: {server.bwrap_failure}")
+    return {"level": level, "applied": list(server.probe_applied), "missing": missing}
+
+
+def warning(sandbox):
+    """The paragraph to print when `sandbox` (a protections() dict) is below "landlock", else None."""
+    if rank(sandbox.get("level")) >= rank("landlock"):
+        return None
+    return ("WARNING: student code runs with process limits only on this machine ("
+            + "; ".join(sandbox.get("missing", [])) + "). A submission could then read the reference solutions "
+            "and the hidden checks, write anywhere this user can (the host's /tmp, other students' results), "
+            "and reach the network. To fix it: install bubblewrap (apt-get install bubblewrap), use a kernel "
+            "with Landlock (Linux 5.13 or newer, with landlock in the lsm= list), or in Docker allow user "
+            "namespaces for bubblewrap (for example docker run --security-opt seccomp=unconfined --security-opt "
+            "apparmor=unconfined). "
+            "Pass --require-sandbox landlock to refuse to grade on such a machine.")
+
+
+class SandboxTooWeak(RuntimeError):
+    """The host cannot give the sandbox level the instructor required."""
+
+
+def require(level):
+    """Raise SandboxTooWeak unless this machine's sandbox is at least `level` (a name in LEVELS)."""
+    if level not in LEVELS:
+        raise ValueError(f"sandbox level must be one of {', '.join(LEVELS)}; got {level!r}")
+    have = protections()
+    if rank(have["level"]) < rank(level):
+        raise SandboxTooWeak(f"the sandbox here reaches {have['level']!r}, below the required {level!r} (missing: "
+                             + "; ".join(have["missing"]) + "); nothing was graded")
+    return have
 
 
 class ForkServer:
     """A warm process that forks one locked-down worker per submission."""
 
-    def __init__(self, *, sandbox):
+    def __init__(self, *, sandbox, confine=True):
         self.sandbox = sandbox
         self._lock = threading.Lock()
         parent, child = socket.socketpair()
+        serve = ["--fork-server", str(child.fileno())] + ([] if confine else ["--no-confine"])
         if self.sandbox:
-            argv = bwrap_command(["--fork-server", str(child.fileno())])
+            argv = bwrap_command([sys.executable, "-I", SANDBOX_WORKER, *serve])
         else:
-            argv = [sys.executable, "-I", str(WORKER), "--fork-server", str(child.fileno())]
+            argv = [sys.executable, "-I", str(WORKER), *serve]
         self.process = subprocess.Popen(argv, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env=scrubbed_env(), cwd="/", start_new_session=True)
@@ -147,6 +225,8 @@ class ForkServer:
         self.reader = parent.makefile("rb")
 
     broken = False
+    probe_applied = ()   # what the first worker reported it applied
+    bwrap_failure = None  # why this server is not in bubblewrap
 
     def start(self):
         """A fresh locked-down worker; raises RuntimeError (and marks the server broken) if that fails."""
@@ -165,6 +245,7 @@ class ForkServer:
             ready, _ = worker.unpack(worker.read_frame(process.from_worker))
         except (OSError, EOFError, ValueError) as exc:
             process.kill()
+            self.broken = True  # never the student's fault: the next start gets a fresh server
             raise RuntimeError(f"a new worker died before it was ready ({exc})") from None
         process.applied = ready.get("ready", []) if isinstance(ready.get("ready"), list) else []
         return process
@@ -181,6 +262,18 @@ class ForkServer:
             except (OSError, ValueError):
                 self.broken = True  # the next WorkerImpl gets a new server
                 return {}
+
+    def cpu(self, pid):
+        """CPU seconds worker `pid` has used so far (None if unknown)."""
+        with self._lock:
+            try:
+                self.control.sendall(json.dumps({"op": "cpu", "pid": pid}).encode() + b"\n")
+                reply = json.loads(self.reader.readline() or b"{}")
+            except (OSError, ValueError):
+                self.broken = True
+                return None
+        cpu = reply.get("cpu") if isinstance(reply, dict) else None
+        return float(cpu) if isinstance(cpu, (int, float)) else None
 
     def close(self):
         try:
@@ -215,6 +308,13 @@ class ForkedWorker:
     def kill(self):
         self._stop()
 
+    def cpu(self):
+        """CPU seconds this worker used: so far while it lives, in all once it is stopped."""
+        if self.exit is not None:
+            cpu = self.exit.get("cpu")
+            return float(cpu) if isinstance(cpu, (int, float)) else 0.0
+        return self.server.cpu(self.pid) or 0.0
+
     def describe_exit(self):
         self._stop()
         signum, code = self.exit.get("signal"), self.exit.get("code")
@@ -234,17 +334,29 @@ _servers = {}
 
 
 def _start_server():
-    """A fork server in bubblewrap if it works here (one worker is spawned to prove it), else without."""
-    if not os.environ.get("RNN_KIT_NO_BWRAP") and shutil.which("bwrap"):
+    """A fork server in bubblewrap if it works here, else without; one worker is spawned to prove it."""
+    failure = _bwrap_failure()
+    if failure is None:
         server = None
         try:
-            server = ForkServer(sandbox=True)
-            server.start().kill()  # bubblewrap can fail to make namespaces; a spawn shows it works
+            server = ForkServer(sandbox=True, confine=not os.environ.get("RNN_KIT_NO_LANDLOCK"))
+            probe = server.start()
+            server.probe_applied = tuple(probe.applied)
+            probe.kill()
             return server
-        except (OSError, RuntimeError, ValueError, EOFError, worker.WireError):
+        except (OSError, RuntimeError, ValueError, EOFError, worker.WireError) as exc:
+            failure = f"installed, but the fork server did not start in it ({exc})"
             if server is not None:
                 server.close()
-    return ForkServer(sandbox=False)
+    server = ForkServer(sandbox=False, confine=not os.environ.get("RNN_KIT_NO_LANDLOCK"))
+    server.bwrap_failure = failure
+    try:
+        probe = server.start()
+        server.probe_applied = tuple(probe.applied)
+        probe.kill()
+    except RuntimeError:
+        pass
+    return server
 
 
 def shared_server():
