@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sandbox import worker
+from .sandbox import wire
 from .impl import digest, freeze
 
 PATH = Path(__file__).resolve().parent / "fixtures.npz"
@@ -55,9 +55,9 @@ class RecordingReference:
     def save(self, path=PATH):
         blobs, index = [], {"answers": {}, "mistakes": {}}
         for key, value in self.answers.items():
-            index["answers"][key] = worker.encode(value, blobs)
+            index["answers"][key] = wire.encode(value, blobs)
         for key, found in self.mistakes.items():
-            index["mistakes"][key] = [[k, hint, worker.encode(v, blobs)] for k, hint, v in found]
+            index["mistakes"][key] = [[k, hint, wire.encode(v, blobs)] for k, hint, v in found]
         arrays = {"index": np.frombuffer(json.dumps(index).encode(), dtype=np.uint8)}
         arrays.update({f"b{i}": np.frombuffer(b, dtype=np.uint8) for i, b in enumerate(blobs)})
         np.savez_compressed(path, **arrays)
@@ -82,8 +82,8 @@ class FixtureReference:
         if tree is None:
             raise MissingFixture(f"no stored reference answer for {function} on these inputs; "
                                  f"this check runs when your work is graded")
-        return freeze(worker.decode(tree, self.blobs))
+        return freeze(wire.decode(tree, self.blobs))
 
     def variants(self, function, args):
         stored = self.index["mistakes"].get(digest(function, args)) or []
-        return [(_StoredMistake(k, hint), worker.decode(tree, self.blobs)) for k, hint, tree in stored]
+        return [(_StoredMistake(k, hint), wire.decode(tree, self.blobs)) for k, hint, tree in stored]

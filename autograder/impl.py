@@ -3,7 +3,7 @@
 Checks only ever write ``impl.rnn_step(...)``. Behind that call:
 
 * `WorkerImpl` sends the arguments, as .npy arrays, to a worker process running the
-  submission (see worker.py), and waits at most `timeout` seconds for the reply. The
+  submission (see sandbox/child.py), and waits at most `timeout` seconds for the reply. The
   grading process never imports or executes the submission.
 * `LocalImpl` calls functions already living in this process (a notebook kernel running
   its own self-check). Values still make the same encode/decode round trip, so checks
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import kit, untrusted
-from .sandbox import worker
-from .sandbox.worker import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
+from .sandbox import child, wire
+from .sandbox.wire import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
 from .untrusted import SubmissionError, clean_text  # noqa: F401  (SubmissionError re-exported)
 
 #: wall-clock seconds one call may take before the worker is stopped
@@ -168,7 +168,7 @@ def _text(data):
 def _check_fits(sub):
     """Refuse a submission whose code is too large to send to the sandbox in one message."""
     size = len(json.dumps(sub.wire_modules()))
-    room = worker.MAX_HEADER - 64 * 1024
+    room = wire.MAX_HEADER - 64 * 1024
     if size > room:
         raise SubmissionError(f"the code handed in is too large to grade: {size / untrusted.MB:.1f} MB to send to "
                               f"the sandbox, which takes at most {room / untrusted.MB:.1f} MB (notebook outputs do "
@@ -348,7 +348,7 @@ class _Callable:
 
     @staticmethod
     def probe(name, **kwargs):
-        """One of the kit's probe functions (worker.PROBES) with keyword arguments fixed."""
+        """One of the kit's probe functions (child.PROBES) with keyword arguments fixed."""
         return Bound("probe", name, **kwargs)
 
 
@@ -365,8 +365,8 @@ def digest(function, args, kwargs=None):
     """A key for a call whose arguments are all plain values, or None (e.g. a Python callable)."""
     blobs = []
     try:
-        args_tree = [worker.encode(a, blobs) for a in args]
-        kwargs_tree = {k: worker.encode(v, blobs) for k, v in (kwargs or {}).items()}
+        args_tree = [wire.encode(a, blobs) for a in args]
+        kwargs_tree = {k: wire.encode(v, blobs) for k, v in (kwargs or {}).items()}
     except WireError:
         return None
     return _digest_encoded(function, args_tree, kwargs_tree, blobs)
@@ -374,7 +374,7 @@ def digest(function, args, kwargs=None):
 
 def freeze(value):
     """Make arrays in a (possibly nested) value read-only, so a shared cached answer cannot be changed."""
-    if isinstance(value, worker.np.ndarray):
+    if isinstance(value, wire.np.ndarray):
         value.setflags(write=False)
     elif isinstance(value, (tuple, list)):
         for v in value:
@@ -445,7 +445,7 @@ class WorkerImpl(_Callable):
             self.applied = self._proc.applied
             header = {"op": "load", "package": "submission", "modules": self.submission.wire_modules(),
                       "module_of": {f: self.submission.module_of(f) for f in kit.module_of()}}
-            worker.write_frame(self._proc.to_worker, worker.pack(header))
+            wire.write_frame(self._proc.to_worker, wire.pack(header))
             reply = self._receive(time.monotonic() + max(self.timeout, 10.0))
             if not reply[0].get("ok"):
                 raise RuntimeError("the worker did not start")
@@ -470,7 +470,7 @@ class WorkerImpl(_Callable):
     def close(self):
         if self._proc is not None:
             try:
-                worker.write_frame(self._proc.to_worker, worker.pack({"op": "exit"}))
+                wire.write_frame(self._proc.to_worker, wire.pack({"op": "exit"}))
             except OSError:
                 pass
             self._stop()
@@ -498,9 +498,9 @@ class WorkerImpl(_Callable):
             data += chunk
             if need == 4 and len(data) == 4:
                 need = 4 + int.from_bytes(data, "little")
-                if need - 4 > worker.MAX_FRAME:
+                if need - 4 > wire.MAX_FRAME:
                     raise WireError("reply too large")
-        return worker.unpack(bytes(data[4:]))
+        return wire.unpack(bytes(data[4:]))
 
     # -- calling ------------------------------------------------------------------------
     #: seconds a function that relies on a timed-out one gets, on tiny inputs, to show it does not hang too
@@ -544,8 +544,8 @@ class WorkerImpl(_Callable):
         module = self.submission.module_of(function)
         blobs = []
         header = {"op": "call", "function": function, "module": module,
-                  "args": [worker.encode(a, blobs) for a in args],
-                  "kwargs": {k: worker.encode(v, blobs) for k, v in kwargs.items()}}
+                  "args": [wire.encode(a, blobs) for a in args],
+                  "kwargs": {k: wire.encode(v, blobs) for k, v in kwargs.items()}}
         key = None
         if remember and not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
             key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
@@ -567,7 +567,7 @@ class WorkerImpl(_Callable):
         self.imported.add(module)
         proc = self._ensure()
         try:
-            worker.write_frame(proc.to_worker, worker.pack({"op": "import", "module": module}))
+            wire.write_frame(proc.to_worker, wire.pack({"op": "import", "module": module}))
             self._receive(time.monotonic() + self.timeout)
         except TimeoutError:
             self._stop()
@@ -587,7 +587,7 @@ class WorkerImpl(_Callable):
         """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`."""
         started = time.monotonic()
         try:
-            worker.write_frame(proc.to_worker, worker.pack(header, blobs))
+            wire.write_frame(proc.to_worker, wire.pack(header, blobs))
             return self._receive(started + limit)
         finally:
             self.spent += time.monotonic() - started
@@ -628,7 +628,7 @@ class WorkerImpl(_Callable):
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
         try:
-            return _cleaned(worker.decode(reply.get("ok"), reply_blobs))
+            return _cleaned(wire.decode(reply.get("ok"), reply_blobs))
         except WireError as exc:
             raise WorkerCrashed(function, f"sent back a value that is not a plain array ({exc})") from None
 
@@ -649,21 +649,21 @@ class LocalImpl(_Callable):
 
         request = {"function": function, "module": kit.module_of()[function],
                    "args": copy.deepcopy(list(args)), "kwargs": copy.deepcopy(dict(kwargs))}
-        out = worker._CappedText()
-        reply, blobs = worker._handle_call(self, request, out)
+        out = child._CappedText()
+        reply, blobs = child._handle_call(self, request, out)
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
-        return _cleaned(worker.decode(reply["ok"], blobs))
+        return _cleaned(wire.decode(reply["ok"], blobs))
 
-    # the interface worker._handle_call expects of a submission
+    # the interface child._handle_call expects of a submission
     filenames = frozenset()
 
     def function(self, name, module):
         target = self.namespace.get(name)
         if not callable(target):
-            raise worker._Missing(f"{name} is not defined yet (run the cell that defines it)")
+            raise child._Missing(f"{name} is not defined yet (run the cell that defines it)")
         return target
 
     def resolve(self, value):
-        return worker.resolve_bound(value, lambda name: self.function(name, ""))
+        return child.resolve_bound(value, lambda name: self.function(name, ""))

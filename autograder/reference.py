@@ -19,7 +19,7 @@ def _resolve(value):
     So a check can send the same arguments to both sides, e.g. gradient_to_first_step
     with Bound("student", "rnn_backward"): each side runs its own rnn_backward.
     """
-    from .sandbox.worker import resolve_bound
+    from .sandbox.child import resolve_bound
 
     def own(name):
         return getattr(importlib.import_module(f"solutions.{kit.module_of()[name]}"), name)

@@ -780,11 +780,13 @@ CASES = (
              ''')),
          dependents("lstm_step"),
          may_pass=("returns_the_right_types_and_shapes", "leaves_its_inputs_alone_and_repeats_itself")),
-    Case("worker-patched", "rnn_readout overwrites its input h in place and patches the worker (__main__._changed) "
-                           "so that the change goes unreported",
+    Case("worker-patched", "rnn_readout overwrites its input h in place and patches the worker (its _changed, "
+                           "found in sys.modules) so that the change goes unreported",
          with_module(rnn=inject("rnn", "rnn_readout", '''
-             import __main__
-             __main__._changed = lambda *args, **kwargs: []
+             import sys
+             for module in list(sys.modules.values()):
+                 if hasattr(module, "_changed") and hasattr(module, "_handle_call"):
+                     module._changed = lambda *args, **kwargs: []
              out = h @ Wy + by
              h[...] = 0.0
              return out
@@ -794,8 +796,8 @@ CASES = (
                                                           "matches_the_reference_on_fixed_inputs",
                                                           "matches_the_reference_on_random_inputs",
                                                           "matches_the_reference_on_hidden_inputs")),
-         gap="whether a call changed its inputs is reported by the worker itself (worker._changed), and the "
-             "submission runs in that process: replacing __main__._changed hides an in-place change, and "
+         gap="whether a call changed its inputs is reported by the worker itself (sandbox/child.py _changed), and "
+             "the submission runs in that process: replacing _changed hides an in-place change, and "
              "test_rnn_readout_leaves_its_inputs_alone_and_repeats_itself passes; the parent should compare the "
              "arguments itself (the worker could send them back after the call) or run the snapshot comparison "
              "in code the submission cannot reach"),

@@ -516,14 +516,14 @@ def test_megabytes_of_hostile_text_from_an_uncapped_worker_are_cleaned_and_cappe
     from autograder import impl
 
     sizes = tmp_path / "reply-sizes.txt"  # a file: the grading may run in a forked process
-    unpack = impl.worker.unpack
+    unpack = impl.wire.unpack
 
     def measuring(payload):  # what really arrived, to prove the worker's own caps were off
         with sizes.open("a") as handle:
             handle.write(f"{len(payload)}\n")
         return unpack(payload)
 
-    monkeypatch.setattr(impl.worker, "unpack", measuring)
+    monkeypatch.setattr(impl.wire, "unpack", measuring)
     write_folder(tmp_path / "class" / "loud", [("rnn.py", _uncapped_rnn())])
     write_folder(tmp_path / "class" / "ada", SAMPLE["ada"].files)
     out = tmp_path / "out"

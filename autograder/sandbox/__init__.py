@@ -1,10 +1,12 @@
 """The sandbox: where student code runs, and how the grading process talks to it.
 
-`launcher` starts fork servers (in bubblewrap where it works) and says which level of
-protection this machine reaches; `worker` is the process that runs a submission (and
-the wire format both sides speak); `confine` is the Landlock and seccomp layer every
-worker applies to itself. Bubblewrap binds this folder, and nothing else of the kit,
-into the sandbox.
+One idea per module: `wire` (frames, .npy blobs, value trees; both sides use it),
+`child` (the worker loop: load a submission, call into it, the kit's probes),
+`forkserver` (one warm process that forks a locked-down child per submission),
+`confine` (the Landlock and seccomp layer every child applies to itself), and `launcher`
+(the bwrap argv, the fork servers of this process, and the level this machine reaches).
+Bubblewrap binds this folder, and nothing else of the kit, into the sandbox; every module
+but `launcher` and this one imports only the standard library and numpy.
 """
 from .launcher import (LEVELS, ForkServer, SandboxTooWeak, bwrap_command, bwrap_works, protections, rank, require,
                        scrubbed_env, shared_server, warning)

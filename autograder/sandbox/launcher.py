@@ -34,12 +34,13 @@ import sys
 import threading
 from pathlib import Path
 
-from . import worker
+from . import wire
+from .forkserver import KIT_PACKAGES
 
 HERE = Path(__file__).resolve().parent
-WORKER = HERE / "worker.py"
+FORK_SERVER = HERE / "forkserver.py"
 SANDBOX_DIR = "/opt/rnn-kit/sandbox"
-SANDBOX_WORKER = f"{SANDBOX_DIR}/worker.py"
+SANDBOX_FORK_SERVER = f"{SANDBOX_DIR}/forkserver.py"
 #: the sandbox's /tmp, shared by the workers of one fork server one after another (each worker's own
 #: folder in it is removed before the next one starts)
 TMP_BYTES = 256 * 1024 ** 2
@@ -91,7 +92,7 @@ def _kit_locations():
     import importlib.util
 
     out = []
-    for name in worker.KIT_PACKAGES:
+    for name in KIT_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -214,9 +215,9 @@ class ForkServer:
         parent, child = socket.socketpair()
         serve = ["--fork-server", str(child.fileno())] + ([] if confine else ["--no-confine"])
         if self.sandbox:
-            argv = bwrap_command([sys.executable, "-I", SANDBOX_WORKER, *serve])
+            argv = bwrap_command([sys.executable, "-I", SANDBOX_FORK_SERVER, *serve])
         else:
-            argv = [sys.executable, "-I", str(WORKER), *serve]
+            argv = [sys.executable, "-I", str(FORK_SERVER), *serve]
         self.process = subprocess.Popen(argv, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env=scrubbed_env(), cwd="/", start_new_session=True)
@@ -242,7 +243,7 @@ class ForkServer:
                 raise RuntimeError("the fork server did not hand over a worker")
         process = ForkedWorker(self, pid, fds[0], fds[1])
         try:
-            ready, _ = worker.unpack(worker.read_frame(process.from_worker))
+            ready, _ = wire.unpack(wire.read_frame(process.from_worker))
         except (OSError, EOFError, ValueError) as exc:
             process.kill()
             self.broken = True  # never the student's fault: the next start gets a fresh server
@@ -344,7 +345,7 @@ def _start_server():
             server.probe_applied = tuple(probe.applied)
             probe.kill()
             return server
-        except (OSError, RuntimeError, ValueError, EOFError, worker.WireError) as exc:
+        except (OSError, RuntimeError, ValueError, EOFError, wire.WireError) as exc:
             failure = f"installed, but the fork server did not start in it ({exc})"
             if server is not None:
                 server.close()

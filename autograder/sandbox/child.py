@@ -1,0 +1,330 @@
+"""The worker's side: load a submission from source text and answer calls into it.
+
+Protocol (grading process -> worker, then worker -> grading process), framed by wire.py:
+  {"op": "load", "modules": {name: [source, filename]}, "package": name}  -> {"ok": {name: error or None}}
+  {"op": "import", "module": m}  -> {"ok": true} or {"error": "load_error", ...}
+  {"op": "call", "function": f, "module": m, "args": [...], "kwargs": {...}}
+      -> {"ok": value, "stdout": text} or {"error": kind, "message": ..., "traceback": ..., "stdout": ...}
+  {"op": "exit"}
+Error kinds: not_implemented, exception, missing, load_error, exit.
+
+Standard library and numpy only (it runs inside the sandbox). Whatever it reports, the
+submission could have changed: the grading process trusts only the values' types and
+shapes, checked on arrival.
+"""
+import io
+import os
+import sys
+import traceback
+
+import numpy as np
+
+try:
+    from .wire import (_ASCONTIGUOUS, _NDARRAY, MAX_TEXT, Bound, decode, encode, pack,  # noqa: F401
+                       read_frame, unpack, write_frame)
+except ImportError:  # run from the sandbox's folder, not as a package
+    from wire import (_ASCONTIGUOUS, _NDARRAY, MAX_TEXT, Bound, decode, encode, pack,  # noqa: F401
+                      read_frame, unpack, write_frame)
+
+# ---------------------------------------------------------------------------------------
+# The kit's own functions a check can hand to a submission (e.g. a known forward pass for
+# first_input_influence), so a memory exercise is tested on its own.
+
+def _linear_forward(x, A, M):
+    """h_t = h_{t-1} @ M + x_t @ A with h_{-1} = 0: a linear recurrence, x (N, T, D) -> (N, T, H)."""
+    x = np.asarray(x, dtype=np.float64)
+    hs = np.zeros((x.shape[0], x.shape[1], A.shape[1]))
+    h = np.zeros((x.shape[0], A.shape[1]))
+    for t in range(x.shape[1]):
+        h = h @ M + x[:, t] @ A
+        hs[:, t] = h
+    return hs
+
+
+def _squared_forward(x):
+    """x (N, T, D) -> cumulative sum of x**2 over time, as (N, T, D): a nonlinear probe."""
+    return np.cumsum(np.asarray(x, dtype=np.float64) ** 2, axis=1)
+
+
+def _sine_forward(x):
+    """x (N, T, D) -> cumulative sum of sin(x) over time: curved, so the finite-difference step h matters."""
+    return np.cumsum(np.sin(np.asarray(x, dtype=np.float64)), axis=1)
+
+
+def _linear_backward(dhs, x, h0, A, M):
+    """The backward pass of `_linear_forward` (h0 must be zeros): (dx (N, T, D), dh0 (N, H)).
+
+    Lets a check test gradient_to_first_step on a recurrence whose gradients are known,
+    without the student's own backward pass.
+    """
+    dhs, x = np.asarray(dhs, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    dx = np.zeros_like(x)
+    carried = np.zeros((x.shape[0], A.shape[1]))
+    for t in reversed(range(x.shape[1])):
+        carried = carried + dhs[:, t]  # d loss / d h_t
+        dx[:, t] = carried @ A.T
+        carried = carried @ M.T
+    return dx, carried
+
+
+PROBES = {"linear": _linear_forward, "squared": _squared_forward, "sine": _sine_forward,
+          "linear_backward": _linear_backward}
+
+
+def resolve_bound(value, lookup):
+    """`value` with every Bound in it (also inside tuples and lists) turned into a callable.
+
+    A probe comes from PROBES; a student function from lookup(name).
+    """
+    if isinstance(value, Bound):
+        function = PROBES[value.name] if value.kind == "probe" else lookup(value.name)
+        kwargs = {k: resolve_bound(v, lookup) for k, v in value.kwargs.items()}
+
+        def bound(*args, **more):
+            return function(*args, **kwargs, **more)
+        bound.__name__ = value.name
+        return bound
+    if isinstance(value, (tuple, list)):
+        return type(value)(resolve_bound(v, lookup) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# The worker's side.
+
+class _CappedText(io.TextIOBase):
+    def __init__(self):
+        self.parts, self.size = [], 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        if self.size < MAX_TEXT:
+            self.parts.append(text[:MAX_TEXT - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def take(self):
+        text = "".join(self.parts)
+        if self.size > MAX_TEXT:
+            text += f"\n... ({self.size - MAX_TEXT} more characters not shown)"
+        self.parts, self.size = [], 0
+        return text
+
+
+def _student_traceback(exc, filenames):
+    """The traceback of `exc`, keeping only frames in the submission's own files."""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def theirs(frame):
+        if filenames:
+            return frame.filename in filenames
+        return not (frame.filename.startswith((here, "<frozen")) or "site-packages" in frame.filename)
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if theirs(f)]
+    lines = traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    text = "".join(lines)
+    return text[-MAX_TEXT:]
+
+
+class _Submission:
+    """The submitted modules, as a package built from source text (no files needed)."""
+
+    def __init__(self, package, modules):
+        import importlib.abc
+        import importlib.util
+        import types
+
+        self.package, self.sources, self.errors, self.loaded = package, modules, {}, {}
+        self.filenames = {filename for _src, filename in modules.values()}
+        root = types.ModuleType(package)
+        root.__path__ = []
+        root.__package__ = package
+        sys.modules[package] = root
+        sources = self.sources
+
+        class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+            def find_spec(self, fullname, path=None, target=None):
+                prefix, _, name = fullname.rpartition(".")
+                if prefix == package and name in sources:
+                    return importlib.util.spec_from_loader(fullname, self, origin=sources[name][1])
+                return None
+
+            def create_module(self, spec):
+                return None
+
+            def exec_module(self, module):
+                source, filename = sources[module.__name__.rpartition(".")[2]]
+                module.__file__ = filename
+                import linecache  # so tracebacks show the student's lines
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+                exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+
+        sys.meta_path.insert(0, Finder())
+
+    def module(self, name):
+        if name in self.loaded:
+            return self.loaded[name]
+        if name in self.errors:
+            raise self.errors[name]
+        import importlib
+        try:
+            module = importlib.import_module(f"{self.package}.{name}")
+        except BaseException as exc:  # SyntaxError, an exception at import, sys.exit() at import
+            self.errors[name] = exc
+            raise
+        self.loaded[name] = module
+        return module
+
+    def resolve(self, value):
+        return resolve_bound(value, lambda name: self.function(name, _module_of.get(name, "")))
+
+    def function(self, name, module):
+        mod = self.module(module)
+        function = getattr(mod, name, None)
+        if function is None or not callable(function):
+            raise _Missing(f"{module}.py does not define a function named {name}")
+        return function
+
+
+class _Missing(Exception):
+    pass
+
+
+_module_of = {}
+
+
+def _reply_error(kind, message, tb="", stdout=""):
+    return {"error": kind, "message": message[:MAX_TEXT], "traceback": tb, "stdout": stdout}
+
+
+def _handle_call(submission, request, out):
+    name, module = request.get("function"), request.get("module")
+    try:
+        function = submission.function(name, module)
+    except _Missing as exc:
+        return _reply_error("missing", str(exc)), []
+    except BaseException as exc:
+        kind = "load_error"
+        return _reply_error(kind, f"{module}.py could not be loaded: {type(exc).__name__}: {exc}",
+                            _student_traceback(exc, submission.filenames), out.take()), []
+    args = submission.resolve(request["args"])
+    kwargs = submission.resolve(request["kwargs"])
+    before = _snapshot(args, kwargs)
+    import warnings
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = function(*args, **kwargs)
+    except NotImplementedError as exc:
+        return _reply_error("not_implemented", str(exc) or f"{name} is not implemented yet",
+                            _student_traceback(exc, submission.filenames), out.take()), []
+    except SystemExit as exc:
+        return _reply_error("exit", f"{name} called sys.exit({exc.code!r})",
+                            _student_traceback(exc, submission.filenames), out.take()), []
+    except BaseException as exc:
+        return _reply_error("exception", f"{type(exc).__name__}: {exc}",
+                            _student_traceback(exc, submission.filenames), out.take()), []
+    blobs = []
+    try:
+        tree = encode(value, blobs, strict=False)
+    except BaseException as exc:  # e.g. a huge array: refuse it, never crash
+        return _reply_error("exception", f"the value {name} returned could not be sent back: {exc}"), []
+    notes = []
+    for w in caught[:5]:
+        try:
+            notes.append(f"{w.category.__name__}: {w.message}"[:300])
+        except BaseException:
+            notes.append("a warning")
+    return {"ok": tree, "stdout": out.take(), "warnings": notes,
+            "mutated": _changed(before, function, args, kwargs)}, blobs
+
+
+def _snapshot(args, kwargs):
+    """Raw bytes of every array argument (bytes compare cannot be monkeypatched)."""
+    return {key: bytes(memoryview(_ASCONTIGUOUS(v)).cast("B")) for key, v in _arrays(args, kwargs)}
+
+
+def _arrays(args, kwargs):
+    for i, v in enumerate(args):
+        if type(v) is _NDARRAY:
+            yield i, v
+    for k, v in kwargs.items():
+        if type(v) is _NDARRAY:
+            yield k, v
+
+
+def _changed(before, function, args, kwargs):
+    """Names of the array arguments whose bytes changed during the call."""
+    after = _snapshot(args, kwargs)
+    changed = [key for key in before if after.get(key) != before[key]]
+    if not changed:
+        return []
+    try:
+        import inspect
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        names = []
+    return [(names[k] if k < len(names) else f"argument {k + 1}") if isinstance(k, int) else k for k in changed]
+
+
+def _calm_signals():
+    """Undo timers and handlers a call may have left armed, so they cannot strike during the next call."""
+    import signal
+
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        try:
+            signal.setitimer(timer, 0)
+        except (OSError, ValueError):
+            pass
+    for name in ("SIGALRM", "SIGVTALRM", "SIGPROF", "SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGPIPE"):
+        try:
+            signal.signal(getattr(signal, name), signal.SIG_DFL if name != "SIGINT" else signal.default_int_handler)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def serve(fd_in, fd_out):
+    """Answer requests until told to exit or the parent goes away."""
+    out = _CappedText()
+    submission = None
+    while True:
+        try:
+            header, blobs = unpack(read_frame(fd_in))
+        except EOFError:
+            return
+        op = header.get("op")
+        if op == "exit":
+            return
+        if op == "load":
+            _module_of.clear()
+            _module_of.update(header.get("module_of", {}))
+            submission = _Submission(header["package"], {k: tuple(v) for k, v in header["modules"].items()})
+            write_frame(fd_out, pack({"ok": True}))
+            continue
+        if op == "import":  # load one module now, so a hang at import costs one timeout, not one per function
+            try:
+                submission.module(str(header.get("module")))
+                reply = {"ok": True}
+            except BaseException as exc:
+                reply = {"error": "load_error", "message": f"{type(exc).__name__}: {exc}"[:MAX_TEXT]}
+            write_frame(fd_out, pack(reply))
+            continue
+        if op == "call":
+            request = dict(header)
+            request["args"] = decode({"t": "list", "v": header.get("args", [])}, blobs)
+            request["kwargs"] = {k: decode(v, blobs) for k, v in header.get("kwargs", {}).items()}
+            sys.stdout = sys.stderr = out
+            try:
+                reply, reply_blobs = _handle_call(submission, request, out)
+            finally:
+                sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+                _calm_signals()
+            write_frame(fd_out, pack(reply, reply_blobs))
+            continue
+        write_frame(fd_out, pack(_reply_error("protocol", f"unknown op {op!r}")))
+
+
