@@ -445,8 +445,7 @@ class WorkerImpl(_Callable):
             self.applied = self._proc.applied
             header = {"op": "load", "package": "submission", "modules": self.submission.wire_modules(),
                       "module_of": {f: self.submission.module_of(f) for f in kit.module_of()}}
-            wire.write_frame(self._proc.to_worker, wire.pack(header))
-            reply = self._receive(time.monotonic() + max(self.timeout, 10.0))
+            reply = self._exchange(self._proc, header, (), max(self.timeout, 10.0))
             if not reply[0].get("ok"):
                 raise RuntimeError("the worker did not start")
         return self._proc
@@ -567,8 +566,7 @@ class WorkerImpl(_Callable):
         self.imported.add(module)
         proc = self._ensure()
         try:
-            wire.write_frame(proc.to_worker, wire.pack({"op": "import", "module": module}))
-            self._receive(time.monotonic() + self.timeout)
+            self._exchange(proc, {"op": "import", "module": module}, (), self.timeout)  # counts to the budget
         except TimeoutError:
             self._stop()
             for function in [f for f in kit.module_of() if self.submission.module_of(f) == module]:
@@ -593,6 +591,8 @@ class WorkerImpl(_Callable):
             self.spent += time.monotonic() - started
 
     def _call(self, function, header, blobs, retry=False):
+        if self.spent >= self.budget:  # loading and importing count too: every restart re-imports
+            raise self._over_budget(function)
         self._import(self.submission.module_of(function))
         if function in self.given_up:
             raise self.given_up[function]

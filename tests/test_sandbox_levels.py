@@ -173,3 +173,60 @@ def test_a_worker_that_dies_before_it_is_ready_costs_a_fresh_fork_server_not_a_s
         results = run_checks(impl, checks, ref=LiveReference())
         assert impl.launcher is not broken and impl.launcher is launcher.shared_server()
     assert all(r.passed and r.score == r.points for r in results), [r.message for r in results]
+
+
+@pytest.mark.skipif(not HAS_LANDLOCK, reason="this kernel has no Landlock")
+def test_confinement_also_refuses_what_landlock_leaves_open(tmp_path):
+    """chmod, utime and signals to others are not Landlock's to refuse (below ABI 6 not even signals): seccomp is."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("x")
+    code = textwrap.dedent(f'''
+        import os, sys
+        sys.path.insert(0, {str(kit.ROOT / "autograder" / "sandbox")!r})
+        import confine
+        print(confine.confine(read=[], write=[{str(tmp_path)!r}]))
+        for what, act in (("chmod", lambda: os.chmod({str(victim)!r}, 0o666)),
+                          ("utime", lambda: os.utime({str(victim)!r}, (0, 0))),
+                          ("kill -1", lambda: os.kill(-1, 0)), ("kill parent", lambda: os.kill(os.getppid(), 0))):
+            try:
+                act()
+                print(what, "ALLOWED")
+            except OSError as exc:
+                print(what, "refused", exc.errno)
+        os.kill(os.getpid(), 0)  # itself: still allowed
+        print("self ok")
+        ''')
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert "seccomp" in done.stdout and "ALLOWED" not in done.stdout and "self ok" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(not BWRAP_HERE, reason="needs bubblewrap")
+def test_at_the_bubblewrap_level_nothing_one_student_leaves_in_tmp_reaches_the_next(tmp_path):
+    """Without Landlock, /tmp inside bubblewrap is shared by the workers of a fork server: it is emptied after each."""
+    writer = (kit.SOLUTIONS / "rnn.py").read_text().replace("def rnn_readout(", textwrap.dedent('''
+        def _leave():
+            open("/tmp/carry.txt", "w").write("left by the writer")
+
+
+        def rnn_readout(''').lstrip(), 1)
+    writer = writer.replace("    ### BEGIN SOLUTION\n    # Task: return h @ Wy", "    ### BEGIN SOLUTION\n    _leave()\n    # Task: return h @ Wy", 1)
+    reader = (kit.SOLUTIONS / "rnn.py").read_text().replace("def rnn_readout(", textwrap.dedent('''
+        def _look():
+            import os
+            if os.path.exists("/tmp/carry.txt"):
+                raise RuntimeError("CARRY " + open("/tmp/carry.txt").read())
+
+
+        def rnn_readout(''').lstrip(), 1)
+    reader = reader.replace("    ### BEGIN SOLUTION\n    # Task: return h @ Wy", "    ### BEGIN SOLUTION\n    _look()\n    # Task: return h @ Wy", 1)
+    assert "_leave()\n" in writer and "_look()\n" in reader
+    for name, text in (("a_writer", writer), ("b_reader", reader)):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "rnn.py").write_text(text)
+    done = rnn_grade("class", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "-j", "1", "--skip-training",
+                     env={"RNN_KIT_NO_LANDLOCK": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "out" / "b_reader" / "results.json").read_text())
+    assert results["extra_data"]["sandbox"]["level"] == "bubblewrap"
+    assert not any("CARRY" in t["output"] for t in results["tests"]), [t["output"] for t in results["tests"]
+                                                                        if "CARRY" in t["output"]][:1]

@@ -135,12 +135,25 @@ DENIED = {
     "x86_64": {"socket": 41, "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
                "add_key": 248, "request_key": 249, "keyctl": 250, "execve": 59, "execveat": 322,
                "unshare": 272, "setns": 308, "mount": 165, "bpf": 321, "perf_event_open": 298,
-               "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+               "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+               # what Landlock does not cover: a file's mode, owner, times and extended attributes
+               "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260,
+               "fchmodat": 268, "fchmodat2": 452, "utime": 132, "utimes": 235, "futimesat": 261,
+               "utimensat": 280, "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
+               "lremovexattr": 198, "fremovexattr": 199, "pidfd_send_signal": 424},
     "aarch64": {"socket": 198, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
                 "add_key": 217, "request_key": 218, "keyctl": 219, "execve": 221, "execveat": 281,
                 "unshare": 97, "setns": 268, "mount": 40, "bpf": 280, "perf_event_open": 241,
-                "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+                "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+                "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "fchmodat2": 452, "utimensat": 88,
+                "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
+                "fremovexattr": 16, "pidfd_send_signal": 424},
 }
+#: system calls that send a signal to the pid in their first argument: allowed only to the worker itself
+#: (or its own group, 0), so that no kernel without Landlock's signal scoping lets it kill anyone else
+SIGNALLING = {"x86_64": {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
+              "aarch64": {"kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
+                          "rt_tgsigqueueinfo": 240}}
 _RET_ALLOW, _RET_KILL_PROCESS, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _EPERM = 1
 _LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
@@ -155,21 +168,36 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
 
 
-def seccomp_program(machine=None):
-    """The BPF program as a list of (code, jt, jf, k), or None on an architecture not listed."""
+def seccomp_program(machine=None, pid=None):
+    """The BPF program as a list of (code, jt, jf, k), or None on an architecture not listed.
+
+    Layout: check the ABI; then one comparison per denied call (to EPERM) and per signalling
+    call (to the pid check); allow; EPERM; the pid check (first argument `pid` or 0: allow).
+    """
     machine = machine or platform.machine()
     if machine not in DENIED:
         return None
-    numbers = sorted(DENIED[machine].values())
+    pid = os.getpid() if pid is None else pid
+    denied, signalling = sorted(DENIED[machine].values()), sorted(SIGNALLING[machine].values())
     program = [(_LD_W_ABS, 0, 0, 4),                       # A = seccomp_data.arch
                (_JEQ_K, 1, 0, AUDIT_ARCH[machine]),        # our ABI: go on; else
                (_RET_K, 0, 0, _RET_KILL_PROCESS),          # i386 via int 0x80 and the like: kill
                (_LD_W_ABS, 0, 0, 0)]                       # A = seccomp_data.nr
     if machine == "x86_64":
         program += [(_JGE_K, 0, 1, _X32_BIT), (_RET_K, 0, 0, _RET_KILL_PROCESS)]  # the x32 ABI
-    for i, number in enumerate(numbers):  # jump to the EPERM return at the end
-        program.append((_JEQ_K, len(numbers) - i, 0, number))
-    program += [(_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, _RET_ERRNO | _EPERM)]
+    compares = [(n, "eperm") for n in denied] + [(n, "pid") for n in signalling]
+    after = len(program) + len(compares)  # index of the ALLOW return
+    labels = {"allow": after, "eperm": after + 1, "pid": after + 2}
+    for i, (number, target) in enumerate(compares):
+        here = len(program)
+        program.append((_JEQ_K, labels[target] - here - 1, 0, number))
+    program += [(_RET_K, 0, 0, _RET_ALLOW),                # allow
+                (_RET_K, 0, 0, _RET_ERRNO | _EPERM),       # eperm
+                (_LD_W_ABS, 0, 0, 16),                     # pid: A = low 32 bits of args[0] (a pid_t)
+                (_JEQ_K, 2, 0, pid & 0xFFFFFFFF),          # itself: allow
+                (_JEQ_K, 1, 0, 0),                         # its own process group: allow
+                (_RET_K, 0, 0, _RET_ERRNO | _EPERM),
+                (_RET_K, 0, 0, _RET_ALLOW)]
     return program
 
 

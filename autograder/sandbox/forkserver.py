@@ -139,20 +139,48 @@ def _die_with_parent():
         pass
 
 
-def _remove_workdirs(pid):
+def _remove_workdirs(pid, children=()):
+    """Remove the worker's private folder; with _PRIVATE_TMP (the sandbox's own /tmp), everything in /tmp
+    but the folders of `children` still alive, so nothing one student left there reaches the next."""
     import glob
     import shutil
 
-    for folder in glob.glob(f"/tmp/rnn-work-{pid}-*"):
-        shutil.rmtree(folder, ignore_errors=True)
+    folders = glob.glob(f"/tmp/rnn-work-{pid}-*")
+    if _PRIVATE_TMP:
+        keep = tuple(f"rnn-work-{child}-" for child in children)
+        folders = [os.path.join("/tmp", name) for name in os.listdir("/tmp") if not name.startswith(keep)]
+    for folder in folders:
+        _make_removable(folder)
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            try:
+                os.unlink(folder)
+            except OSError:
+                pass
 
 
-def fork_server(control_fd, confine=True):
+def _make_removable(top):
+    """Give back write and search permission on every folder below `top` (a worker may chmod 000 its own)."""
+    for path, folders, _files in os.walk(top):
+        for name in folders:
+            try:
+                os.chmod(os.path.join(path, name), 0o700, follow_symlinks=False)
+            except (OSError, NotImplementedError):
+                pass
+
+
+#: True when this fork server's /tmp is its own (inside bubblewrap): it is emptied after every worker
+_PRIVATE_TMP = False
+
+
+def fork_server(control_fd, confine=True, private_tmp=False):
     """Serve spawn/kill requests from the grading process on a unix socket (JSON lines)."""
     import signal
     import socket
 
-    global _READABLE, _CONFINE
+    global _READABLE, _CONFINE, _PRIVATE_TMP
+    _PRIVATE_TMP = private_tmp
     _CONFINE = confine
     _preload()
     _READABLE = readable_paths()
@@ -214,9 +242,10 @@ def _serve_forks(control, reader, children, statuses, reap):
             os.close(from_r)
         elif request["op"] == "kill":
             pid = request["pid"]
-            for kill in (os.killpg, os.kill):  # the group first, then the process itself
+            reap()
+            for kill in (os.killpg, os.kill) if pid not in statuses else ():  # a reaped pid may be reused
                 try:
-                    kill(pid, signal.SIGKILL)
+                    kill(pid, signal.SIGKILL)  # the group first, then the process itself
                 except OSError:
                     pass
             deadline = time.monotonic() + 5.0
@@ -232,7 +261,7 @@ def _serve_forks(control, reader, children, statuses, reap):
                     time.sleep(0.002)
             status, cpu = statuses.pop(pid, (None, None))
             children.discard(pid)
-            _remove_workdirs(pid)
+            _remove_workdirs(pid, children)
             signum = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
             code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
             control.sendall(json.dumps({"signal": signum, "code": code, "cpu": cpu}).encode() + b"\n")
@@ -257,7 +286,7 @@ def main(argv):
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # a submission must not reach anything through stdin
     if argv[1] == "--fork-server":
-        fork_server(int(argv[2]), confine="--no-confine" not in argv[3:])
+        fork_server(int(argv[2]), confine="--no-confine" not in argv[3:], private_tmp="--private-tmp" in argv[3:])
         return
     child.serve(int(argv[1]), int(argv[2]))
 

@@ -116,7 +116,7 @@ def bwrap_command(program):
         elif target.exists():
             args += ["--ro-bind", str(target), f"/{link}"]
     # /tmp first: an interpreter or venv under /tmp is bound on top of it, not hidden by it
-    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    args += ["--perms", "1777", *(["--size", str(TMP_BYTES)] if _bwrap_has_size() else []), "--tmpfs", "/tmp"]
     made = {"/usr", "/tmp"}
     roots = _python_roots()
     for root in roots:
@@ -139,6 +139,21 @@ def bwrap_command(program):
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL",
                  "--cap-add", "CAP_DAC_OVERRIDE"]
     return args + ["--", *program]
+
+
+def _bwrap_has_size():
+    """Whether this bubblewrap caps a tmpfs (--size, bubblewrap 0.7 and later; Ubuntu 22.04 has 0.6)."""
+    global _HAS_SIZE
+    if _HAS_SIZE is None:
+        try:
+            done = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10)
+            _HAS_SIZE = "--size" in done.stdout + done.stderr
+        except (OSError, subprocess.TimeoutExpired):
+            _HAS_SIZE = False
+    return _HAS_SIZE
+
+
+_HAS_SIZE = None
 
 
 def _bwrap_failure():
@@ -166,7 +181,11 @@ def bwrap_works():
 def protections():
     """What the sandbox gives on this machine: {"level", "applied", "missing", "bwrap"}."""
     server = shared_server()
-    landlocked = any(a.startswith("landlock") for a in server.probe_applied)
+    applied = server.probe_applied
+    # Landlock counts only with seccomp beside it (Landlock alone leaves UDP, and TCP below ABI 4), and as
+    # root only once the worker really became nobody
+    landlocked = (any(a.startswith("landlock") for a in applied) and "seccomp" in applied
+                  and (os.geteuid() != 0 or "uid nobody" in applied))
     if server.sandbox:
         level = "bubblewrap+landlock" if landlocked else "bubblewrap"
     else:
@@ -213,7 +232,8 @@ class ForkServer:
         self.sandbox = sandbox
         self._lock = threading.Lock()
         parent, child = socket.socketpair()
-        serve = ["--fork-server", str(child.fileno())] + ([] if confine else ["--no-confine"])
+        serve = (["--fork-server", str(child.fileno())] + ([] if confine else ["--no-confine"])
+                 + (["--private-tmp"] if sandbox else []))
         if self.sandbox:
             argv = bwrap_command([sys.executable, "-I", SANDBOX_FORK_SERVER, *serve])
         else:
@@ -232,13 +252,18 @@ class ForkServer:
     def start(self):
         """A fresh locked-down worker; raises RuntimeError (and marks the server broken) if that fails."""
         with self._lock:
+            fds = []
             try:
                 self.control.sendall(b'{"op": "spawn"}\n')
                 message, fds, _flags, _addr = socket.recv_fds(self.control, 4096, 2)
                 pid = json.loads(message)["pid"] if len(fds) == 2 else None
             except (OSError, ValueError, KeyError, TypeError):
                 pid = None
+            for fd in fds:  # recv_fds makes them inheritable: never pass them on to another process
+                os.set_inheritable(fd, False)
             if not isinstance(pid, int):
+                for fd in fds:
+                    os.close(fd)
                 self.broken = True
                 raise RuntimeError("the fork server did not hand over a worker")
         process = ForkedWorker(self, pid, fds[0], fds[1])
