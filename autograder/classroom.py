@@ -599,13 +599,12 @@ def _esc(text):
 
 def report_html(run):
     from .grading import STYLE
-    from .mistakes import MISTAKES
+    from .mistakes import HINTS as hints
 
     graded = list(run.graded.values())
     totals = [g.score for g in graded]
     checks = graded_checks(graded)
     maximum = graded[0].max_score if graded else 100.0
-    hints = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
     out = [f"<!doctype html><meta charset=utf-8><title>Class report</title><style>{STYLE.replace('max-width:980px', 'max-width:1100px')}</style>",
            "<h1>Class report</h1>"]
     if totals:

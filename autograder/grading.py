@@ -228,9 +228,8 @@ def _hidden_output(r):
     """A hidden check's result for the student: passed or not, why in a word, and the mistake's name if one."""
     if r.passed:
         return r.message if r.score < r.points and r.message else "Passed."  # the kit's own words on a gate
-    from .mistakes import MISTAKES
+    from .mistakes import HINTS as hints
 
-    hints = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
     said = _HIDDEN_SAYS.get(r.status, "the result is not right")
     hint = f" It looks like this mistake: {hints[r.mistake]}." if r.mistake in hints else ""
     return (f"Not passed: {said}.{hint}\n(A hidden check: it tests the same property as a public check of "

@@ -488,3 +488,6 @@ MISTAKES = {
     "recall_accuracy": [Mistake("accuracy-inverted", "this is the error rate; return the fraction *right*",
                                 _recall_error_rate)],
 }
+
+#: every mistake's hint by its key (for pages that name a mistake without its function)
+HINTS = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
