@@ -24,7 +24,6 @@ class Check:
     visibility: str     # "public" (self-check and feedback) or "hidden" (graded, shown after publishing)
     group: str
     func: Callable
-    offline: bool = True  # False: it needs the live reference (it feeds the student's output to it)
     counts_with: str = ""  # a check that must pass for this one's points to count (a shape, purity or
     #                        property check pays only next to right values: zeros everywhere earn nothing)
 
@@ -40,13 +39,13 @@ class Check:
 _REGISTRY = {}
 
 
-def check(function, *, points, hidden=False, group="core", name=None, offline=True, counts_with=""):
+def check(function, *, points, hidden=False, group="core", name=None, counts_with=""):
     """Register a check of `function` worth `points`; hidden checks use other seeds and sizes.
 
-    offline=False marks a check that feeds the student's own output to the reference (e.g.
-    their latch weights through the reference LSTM). It cannot run from stored fixtures,
-    so a student bundle leaves it to grading time. counts_with names the check whose pass
-    this one's points wait for (runner.apply_gates).
+    Every check runs in a student handout too: it asks its reference only about inputs it
+    built, and applies trusted functions to the submission's results through ref.tool (see
+    autograder/reference). counts_with names the check whose pass this one's points wait
+    for (runner.apply_gates).
     """
     if function not in kit.module_of():
         raise ValueError(f"unknown exercise function {function!r}")
@@ -55,7 +54,7 @@ def check(function, *, points, hidden=False, group="core", name=None, offline=Tr
         if name:
             func.__name__ = func.__qualname__ = name
         entry = Check(func.__name__, kit.module_of()[function], function, float(points),
-                      "hidden" if hidden else "public", group, func, offline, counts_with)
+                      "hidden" if hidden else "public", group, func, counts_with)
         if entry.name in _REGISTRY and _REGISTRY[entry.name].func is not func:
             raise ValueError(f"two checks are named {entry.name}")
         _REGISTRY[entry.name] = entry

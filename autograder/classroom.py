@@ -320,9 +320,9 @@ def _lost(job, reason):
 
 
 def _init_grader():
-    from .reference import LiveReference
+    from .reference import default_reference
 
-    _grade_one.ref = LiveReference()
+    _grade_one.ref = default_reference(live=True)
 
 
 _grade_one.ref = None

@@ -34,6 +34,7 @@ def _check(args):
     held_back = 0.0 if args.hidden else sum(c.points for c in select(everything, keyword=args.k)) - sum(
         c.points for c in checks)
     with WorkerImpl(submission, timeout=args.timeout) as impl:
+        impl.snippet_source = args.impl  # "To reproduce" lines import the student's functions from there
         results = run_checks(impl, checks)
     data = summary(results, held_back=held_back)
     if args.json == "-":
@@ -108,6 +109,21 @@ def _class(args):
         command = [a for a in getattr(args, "argv", sys.argv[1:]) if a != "--regrade"]
         print(_interrupted_paragraph(run, "rnn-grade " + _shell_join(command), args.regrade), file=sys.stderr)
         return _signal_status(run.interrupted)
+    return 0
+
+
+def _export(args):
+    from .exporters.lms import ExportError, export
+
+    try:
+        done = export(args.results, format=args.format, dest=args.out, roster=args.roster,
+                      assignment=args.assignment, match_column=args.match)
+    except ExportError as exc:
+        print(f"rnn-grade export: {exc}", file=sys.stderr)
+        return 2
+    for line in done.details():
+        print(line, file=sys.stderr)
+    print(done.headline())
     return 0
 
 
@@ -277,6 +293,20 @@ def parser():
                    help="leave out the training checks (about 2.5 s per student); the maximum drops by their points")
     _sandbox_option(k)
     k.set_defaults(run=_class)
+
+    x = sub.add_parser("export", help="write a class's grades for an LMS: Canvas gradebook, Moodle import, or CSV")
+    x.add_argument("results", metavar="OUT", help="the folder `rnn-grade class ... --out OUT` wrote")
+    x.add_argument("--format", required=True, choices=("canvas", "moodle", "csv"),
+                   help="canvas: the gradebook export written back; moodle: identifier and grade; csv: totals "
+                        "and each part's points")
+    x.add_argument("--roster", default=None, metavar="CSV",
+                   help="the LMS's own gradebook export (needed for canvas and moodle)")
+    x.add_argument("--assignment", default=None, metavar="NAME", help="the assignment's column (canvas, moodle)")
+    x.add_argument("--match", default=None, metavar="COLUMN",
+                   help="the roster column that submission names carry (default: ID for Canvas, the full name "
+                        "otherwise)")
+    x.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    x.set_defaults(run=_export)
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course directory (config and source notebooks)")
     n.add_argument("out", help="the course directory to write")

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from . import kit
-from .trainer import FUNCTIONS, accuracy, recall_task, train_recall
+from .trainer import FUNCTIONS, accuracy, train_recall
 
 GAPS, CELLS, SEEDS = (10, 30, 50, 70), ("rnn", "lstm", "gru"), 10
 TRAIN_SIZE, TEST_SIZE, TRAIN_DATA_SEED, TEST_DATA_SEED = 1024, 512, 71, 72
@@ -29,20 +29,22 @@ LEARNED = 0.95
 
 def reference_functions():
     """{cell: (forward, backward)} from solutions/."""
-    import importlib
+    from .reference import default_reference
 
-    def get(name):
-        return getattr(importlib.import_module(f"solutions.{kit.module_of()[name]}"), name)
-    return {cell: tuple(get(name) for name in names) for cell, names in FUNCTIONS.items()}
+    ref = default_reference(live=True)
+    return {cell: tuple(ref.function(name) for name in names) for cell, names in FUNCTIONS.items()}
 
 
 def run(gaps=GAPS, cells=CELLS, seeds=range(SEEDS), functions=None, progress=None):
     """[{gap, cell, seed, accuracy, updates, seconds}] for every combination, in that order."""
+    from .reference import default_reference
+
     functions = functions or reference_functions()
+    ref = default_reference(live=True)
     rows, total = [], len(gaps) * len(cells) * len(seeds)
     for gap in gaps:
-        x, bits = recall_task(TRAIN_SIZE, gap, TRAIN_DATA_SEED)
-        x_new, bits_new = recall_task(TEST_SIZE, gap, TEST_DATA_SEED)
+        x, bits = ref.call("make_recall_task", (TRAIN_SIZE, gap, TRAIN_DATA_SEED))
+        x_new, bits_new = ref.call("make_recall_task", (TEST_SIZE, gap, TEST_DATA_SEED))
         for cell in cells:
             forward, backward = functions[cell]
             for seed in seeds:

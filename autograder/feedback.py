@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kit
 from .impl import CallFailed, Foreign
-from .inputs import SIGNATURES, make_inputs
+from .inputs import SIGNATURES
 
 RTOL = 1e-7
 ATOL = 1e-9
@@ -176,6 +176,67 @@ def matches(got, want):
         return False
 
 
+
+# --- overflow ----------------------------------------------------------------------------
+
+class Diagnosis:
+    """A named mistake read from the answer itself rather than matched against a variant (mistakes.py)."""
+
+    def __init__(self, key, hint):
+        self.key, self.hint = key, hint
+
+
+# A hand-written tanh, (exp(a) - exp(-a)) / (exp(a) + exp(-a)), is inf / inf = nan once |a| passes about 710.
+# The answer then holds nan, which no variant can match, so the cause is read from *where* the answer
+# stopped being finite: in an output that tanh alone produces, it cannot be the sigmoid.
+
+TANH_OVERFLOW = Diagnosis(
+    "tanh-overflow", "a hand-written tanh overflows: (exp(a) - exp(-a)) / (exp(a) + exp(-a)) is inf / inf = nan once "
+    "|a| passes about 710. Use np.tanh, which never overflows (the sigmoid is not the problem here)")
+
+#: for each function, the outputs that come out of a tanh alone (all: a function with no sigmoid in it),
+#: and the outputs that must be finite for that to be sure (lstm_step's h_t = o * tanh(c_t) needs a finite c_t)
+TANH_OUTPUTS = {
+    "dense_forward": ("all", ()),
+    "rnn_step": ("all", ()),
+    "rnn_forward": ("all", ()),
+    "lstm_gates": (("g",), ()),
+    "lstm_step": (("h_t",), ("c_t",)),
+    "gru_gates": (("n",), ()),
+}
+
+
+def _not_finite_where_due(got, want):
+    """True if `got` is a float array of `want`'s shape that is inf or nan somewhere `want` is finite."""
+    if not (isinstance(got, np.ndarray) and isinstance(want, np.ndarray)):
+        return False
+    if got.shape != want.shape or got.dtype.kind != "f" or want.dtype.kind != "f":
+        return False
+    return bool(np.any(~np.isfinite(got) & np.isfinite(want)))
+
+
+def overflow_mistake(function, got, want):
+    """TANH_OVERFLOW if `got` (the student's answer) is inf or nan only where a tanh alone produced it, else None.
+
+    Meant for an answer that raised an overflow warning on large inputs: it tells a
+    hand-written tanh from a sigmoid that overflows. A finite answer, like the
+    reference's, never names it.
+    """
+    if function not in TANH_OUTPUTS:
+        return None
+    tanh_only, finite = TANH_OUTPUTS[function]
+    if tanh_only == "all":
+        return TANH_OVERFLOW if _not_finite_where_due(got, want) else None
+    names = OUTPUT_NAMES[function]
+    if not (isinstance(got, (tuple, list)) and isinstance(want, tuple) and len(got) == len(want) == len(names)):
+        return None
+    parts = dict(zip(names, zip(got, want)))
+    bad = {name for name, (g, w) in parts.items() if _not_finite_where_due(g, w)}
+    settled = all(isinstance(parts[name][0], np.ndarray) and parts[name][0].dtype.kind == "f"
+                  and np.all(np.isfinite(parts[name][0])) for name in finite)
+    return TANH_OVERFLOW if bad and bad <= set(tanh_only) and settled else None
+
+
 # ---------------------------------------------------------------------------------------
 
 def _indent(text, pad="      "):
@@ -191,10 +252,12 @@ def diagnose(ref, function, args, got):
 
 
 def dependency_verdict(impl, ref, dep):
-    """Why `dep` is not right yet on its standard inputs (seed 0), or None; asked once per submission."""
+    """Why `dep` is not right yet on its standard inputs (reference.trust_inputs), or None; asked once per submission."""
+    from .reference import trust_inputs
+
     cache = impl.__dict__.setdefault("_dependency_verdicts", {})
     if dep not in cache:
-        args = make_inputs(dep, seed=0)
+        args = trust_inputs(dep)
         try:
             got = impl.call(dep, args, {})
         except CallFailed as exc:
@@ -217,7 +280,26 @@ def broken_dependencies(impl, ref, function):
 
 
 #: (text in an exception message, likely cause) for errors raised inside a student's code
-EXCEPTION_HINTS = (
+EXCEPTION_HINTS = (  # the first whose text occurs wins: the specific ones come before "matmul" and "cannot unpack"
+    ("NoneType", "a value is None where an array is due: a variable set to None (a cache, a gradient) that is "
+                 "never assigned, or a function that ends without `return` (does every function of yours that "
+                 "this one calls return its result?)"),
+    ("does not have enough dimensions (has 0,", "one side of a matrix product is not an array but None or a plain "
+                                                "number: a variable that is never assigned, or a helper that ends "
+                                                "without `return`"),
+    ("(size 1 is different from", "the array on the right of @ starts with an axis of size 1 that the left one "
+                                  "does not end with: most often a size-1 axis has gone missing (x_t must stay "
+                                  "(N, 1) when D = 1, h_prev (N, 1) when H = 1, and np.squeeze, .ravel() or "
+                                  "x[:, t, 0] drops it), else the wrong array is on the left. Keep every array "
+                                  "2-D and do not squeeze"),
+    ("; got a 1-D array", "an array lost an axis before it reached this function: np.squeeze, .ravel() or "
+                          "indexing like x[:, t, 0] drops a size-1 axis (N = 1 or D = 1); index with x[:, t] "
+                          "and keep arrays 2-D"),
+    ("slice indices must be integers", "a size used as an index is a float: in Python 3, / always gives a float "
+                                       "(Wx.shape[1] / 4 is 2.0). Use integer division, H = Wx.shape[1] // 4"),
+    ("'float' object cannot be interpreted as an integer", "a size is a float: in Python 3, / always gives a "
+                                                           "float (Wx.shape[1] / 4 is 2.0). Use integer "
+                                                           "division, H = Wx.shape[1] // 4"),
     ("matmul", "a matrix product has mismatched shapes: check which weight multiplies which input and the "
                "order (x_t @ Wx is (N, D) @ (D, H); h_prev @ Wh is (N, H) @ (H, H))"),
     ("could not be broadcast", "two arrays' shapes do not fit together: compare the shapes in the docstring "
@@ -242,7 +324,9 @@ def failure(impl, ref, function, problem, *, call, args=None, got=None, note="")
     if note:
         lines.append(note)
     if call:
-        lines.append("  To reproduce (paste into Python):\n" + _indent(call))
+        from .runner import snippet  # with the imports that make it run as pasted (runner imports this module)
+
+        lines.append("  To reproduce (paste into Python):\n" + _indent(snippet(call, impl)))
     mistake = diagnose(ref, function, args, got) if args is not None else None
     if mistake:
         lines.append(f"  Likely cause: {mistake.hint}.")

@@ -153,7 +153,7 @@ def catalogue_version():
 
 def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None):
     """Grade the submission at `path` with every check (hidden ones too)."""
-    from .reference import LiveReference
+    from .reference import default_reference
     from .sandbox import protections, require
 
     path = Path(path)
@@ -171,7 +171,7 @@ def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT,
     except Exception as exc:  # noqa: BLE001 - a reader bug must cost this student a clear status, not the run
         return _unreadable(student, path, checks, skipped, started, sandbox,
                            f"the grader failed while reading it ({_why(exc)}); please tell the course staff")
-    ref = ref or LiveReference()
+    ref = ref or default_reference(live=True)
     results, spent = {}, 0.0
     for phase in grading_phases(checks):
         with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:

@@ -340,6 +340,13 @@ class _Callable:
     """Exposes ``impl.<function>(...)`` for every exercise function."""
 
     last = CallInfo()
+    #: None, or on_stdout(source, text): called with what the student's code printed during each call (a call
+    #: answered from memory repeats what it printed), source being the function's name or "rnn.py, on import"
+    on_stdout = None
+
+    def _printed(self, source, text):
+        if text and self.on_stdout is not None:
+            self.on_stdout(source, text)
 
     def __getattr__(self, name):
         if name.startswith("_") or name not in kit.module_of():
@@ -550,8 +557,14 @@ class WorkerImpl(_Callable):
             key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
+                self._printed(function, self.last.stdout)
                 return value
-        value = self._call(function, header, blobs, retry=True)
+        try:
+            value = self._call(function, header, blobs, retry=True)
+        except CallFailed as exc:
+            self._printed(function, exc.stdout)
+            raise
+        self._printed(function, self.last.stdout)
         if key is not None and self._reply_size <= self.MEMO_LIMIT:
             self.memo[key] = (freeze(value), self.last)
         return value
@@ -566,7 +579,9 @@ class WorkerImpl(_Callable):
         self.imported.add(module)
         proc = self._ensure()
         try:
-            self._exchange(proc, {"op": "import", "module": module}, (), self.timeout)  # counts to the budget
+            reply = self._exchange(proc, {"op": "import", "module": module}, (), self.timeout)  # counts to the budget
+            if isinstance(reply[0], dict) and reply[0].get("ok"):
+                self._printed(f"{module}.py, on import", clean_text(reply[0].get("stdout", "")))
         except TimeoutError:
             self._stop()
             for function in [f for f in kit.module_of() if self.submission.module_of(f) == module]:

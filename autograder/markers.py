@@ -5,7 +5,10 @@ markers; any number of leading ``#`` is accepted, as nbgrader does). Its first l
 a ``# Task: ...`` comment. That sentence becomes the skeleton's
 ``NotImplementedError`` message, so a student always knows what to compute.
 """
+import ast
+import copy
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +91,84 @@ def solution_snippets(path):
     return [
         "\n".join(lines[r.begin + 2:r.end]) for r in find_regions(text, str(path))
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# Solution statements with their names changed: what a leak scan looks for beyond verbatim lines.
+
+#: a statement smaller than this many AST nodes (``return h``, ``h = h0``) says nothing about an answer
+MIN_NODES = 8
+
+
+class _Rename(ast.NodeTransformer):
+    """Every name (variables, arguments, functions called by name) becomes v0, v1, ... by first use."""
+
+    def __init__(self):
+        self.names = {}
+
+    def _new(self, name):
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def visit_Name(self, node):
+        return ast.copy_location(ast.Name(id=self._new(node.id), ctx=ast.Load()), node)
+
+    def visit_arg(self, node):
+        return ast.copy_location(ast.arg(arg=self._new(node.arg)), node)
+
+    def visit_keyword(self, node):
+        node.value = self.visit(node.value)
+        return node
+
+
+def _fingerprint(statement):
+    """A normalised text of one simple statement, or None when it is too small to mean anything."""
+    if sum(1 for _ in ast.walk(statement)) < MIN_NODES:
+        return None
+    return ast.dump(_Rename().visit(copy.deepcopy(statement)), annotate_fields=False, include_attributes=False)
+
+
+def _simple_statements(body):
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # a nested function is scanned as a function of its own
+        blocks = [getattr(node, f, None) for f in ("body", "orelse", "finalbody")]
+        blocks += [h.body for h in getattr(node, "handlers", [])] + [c.body for c in getattr(node, "cases", [])]
+        blocks = [b for b in blocks if isinstance(b, list)]
+        if blocks:
+            for block in blocks:
+                yield from _simple_statements(block)
+        else:
+            yield node
+
+
+def _fingerprints(body):
+    return {fp for fp in map(_fingerprint, _simple_statements(body)) if fp}
+
+
+def solution_statements(path):
+    """{function: (fingerprints of its solution region's statements, the region's code)} for one reference file."""
+    text = Path(path).read_text()
+    lines = text.splitlines()
+    given = _fingerprints(ast.parse(strip_solutions(text, str(path))).body)
+    given |= {fp for node in ast.walk(ast.parse(strip_solutions(text, str(path))))
+              if isinstance(node, ast.FunctionDef) for fp in _fingerprints(node.body)}
+    out = {}
+    for r in find_regions(text, str(path)):
+        code = textwrap.dedent("\n".join(lines[r.begin + 1:r.end]))
+        out[r.function] = (_fingerprints(ast.parse(code).body) - given, code)  # what the skeleton shows is no secret
+    return out
+
+
+def functions_holding(source, solutions, *, least=3, share=0.5):
+    """[(function, line, solution function, statements shared)] for every function in `source` that holds
+    at least `least` statements of one solution region, and at least `share` of that region's statements
+    (names changed or not). `solutions` is {function: fingerprints}."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            mine = _fingerprints(node.body)
+            for function, theirs in solutions.items():
+                shared = len(mine & theirs)
+                if theirs and shared >= min(least, len(theirs)) and shared >= share * len(theirs):
+                    found.append((node.name, node.lineno, function, shared))
+    return found

@@ -7,6 +7,11 @@ changes exactly one thing.
 
 Add a mistake by writing a variant with the function's signature and adding it to
 `MISTAKES` with a one-line hint. The bug zoo in tests/ shows each one is recognised.
+
+Two kinds of mistake cannot be matched that way. Code that raises has no output: its
+error message is matched instead, by `EXCEPTION_HINTS` in feedback.py. An answer that
+overflowed holds nan, and nan equals nothing, not even another nan: `overflow_mistake`
+names that cause from where the answer stopped being finite.
 """
 import numpy as np
 
@@ -14,6 +19,8 @@ from solutions import bptt as B
 from solutions import gru as G
 from solutions import lstm as L
 from solutions import rnn as R
+
+from .feedback import OUTPUT_NAMES, TANH_OUTPUTS, TANH_OVERFLOW, overflow_mistake  # noqa: F401
 
 
 class Mistake:
@@ -285,8 +292,13 @@ def _gru_step_bw(dh, x_t, h_prev, Wx, Wh, bx, bh, *, z_sign=1.0, reset_in_h=True
     return dax @ Wx.T, dh_prev, x_t.T @ dax, h_prev.T @ dah, dax.sum(axis=0), dah.sum(axis=0)
 
 
-def _bptt(cell, step=None, *, carry=True, carry_cell=True, only_last=False, sum_weights=True, swap=False):
-    """A sequence backward pass over `step` with one usual BPTT mistake switched on."""
+def _bptt(cell, step=None, *, carry=True, carry_cell=True, only_last=False, sum_weights=True, swap=False,
+          frozen=()):
+    """A sequence backward pass over `step` with one usual BPTT mistake switched on.
+
+    `frozen` lists the carried gradients (0: h, 1: c) that are never updated from what
+    each step returns: they stay at their starting zeros and come back as dh0 (dc0).
+    """
     forward, step_bw, n_states = {"rnn": (R.rnn_forward, B.rnn_step_backward, 1),
                                   "lstm": (L.lstm_forward, B.lstm_step_backward, 2),
                                   "gru": (G.gru_forward, B.gru_step_backward, 1)}[cell]
@@ -306,7 +318,8 @@ def _bptt(cell, step=None, *, carry=True, carry_cell=True, only_last=False, sum_
             if n_states == 2:
                 into.append(carried[1] if carry_cell else np.zeros_like(carried[1]))
             res = step_bw(*into, x[:, t], *(p[:, t] for p in prevs), *weights)
-            dx[:, t], carried = res[0], list(res[1:1 + n_states])
+            dx[:, t] = res[0]
+            carried = [old if k in frozen else new for k, (old, new) in enumerate(zip(carried, res[1:1 + n_states]))]
             step_grads = res[1 + n_states:]
             grads = [a + g for a, g in zip(grads, step_grads)] if sum_weights else list(step_grads)
         if swap:
@@ -331,8 +344,12 @@ def _with(function, **options):
     return variant
 
 
-NO_CARRY = ("the gradient carried back from step t + 1 is not added: the step at t must get dhs[:, t] plus the "
-            "dh_prev that the step after it returned")
+NO_CARRY = ("the gradient carried back from step t + 1 never reaches step t: the step at t must get dhs[:, t] plus "
+            "the dh_prev that the step after it returned (is it added, and is the variable you add assigned from "
+            "dh_prev?)")
+NOT_UPDATED = ("the carried gradient is never updated: it keeps its starting zeros, so every step gets only its own "
+               "dhs[:, t] and dh0 comes back as zeros. Assign each step's dh_prev to the variable you add to the "
+               "next dhs (a new name on the left of `=` leaves the old variable as it was)")
 ONLY_LAST = ("dhs is read as the gradient passed between steps: only dhs[:, -1] enters. Every step has its own "
              "upstream gradient dhs[:, t], added to the carried one")
 NOT_SUMMED = "the weight gradients are not summed over time: add every step's dWx, dWh and biases"
@@ -441,6 +458,7 @@ MISTAKES = {
         Mistake("bptt-only-last", ONLY_LAST, _bptt("rnn", only_last=True)),
         Mistake("bptt-not-summed", NOT_SUMMED, _bptt("rnn", sum_weights=False)),
         Mistake("bptt-no-tanh-grad", TANH_GRAD, _bptt("rnn", _with(_rnn_step_bw, tanh_grad=False))),
+        Mistake("bptt-carry-not-updated", NOT_UPDATED, _bptt("rnn", frozen=(0,))),
     ],
     "lstm_step_backward": [
         Mistake("lstm-bptt-no-cell-tanh-grad", "the path from h to c misses tanh's derivative: "
@@ -462,6 +480,10 @@ MISTAKES = {
         Mistake("lstm-bptt-not-summed", NOT_SUMMED, _bptt("lstm", sum_weights=False)),
         Mistake("lstm-bptt-hc-swapped", "dh0 and dc0 are swapped: return (dx, dh0, dc0, ...)",
                 _bptt("lstm", swap=True)),
+        Mistake("lstm-bptt-carry-not-updated", NOT_UPDATED, _bptt("lstm", frozen=(0,))),
+        Mistake("lstm-bptt-cell-not-updated", "the carried cell gradient is never updated: it keeps its starting "
+                "zeros, so no step's cell hears from the steps after it and dc0 comes back as zeros. Assign each "
+                "step's dc_prev to the dc you pass to the step before it", _bptt("lstm", frozen=(1,))),
     ],
     "gru_step_backward": [
         Mistake("gru-bptt-z-sign", "the update gate's gradient has the wrong sign: h = (1 - z) * n + z * h_prev "
@@ -478,6 +500,7 @@ MISTAKES = {
         Mistake("gru-bptt-no-carry", NO_CARRY, _bptt("gru", carry=False)),
         Mistake("gru-bptt-only-last", ONLY_LAST, _bptt("gru", only_last=True)),
         Mistake("gru-bptt-not-summed", NOT_SUMMED, _bptt("gru", sum_weights=False)),
+        Mistake("gru-bptt-carry-not-updated", NOT_UPDATED, _bptt("gru", frozen=(0,))),
     ],
     "gradient_to_first_step": [
         Mistake("first-step-summed", "the norms are summed over the batch; report their mean",
@@ -489,5 +512,10 @@ MISTAKES = {
                                 _recall_error_rate)],
 }
 
+
+# --- overflow: read from where the answer stopped being finite (feedback.overflow_mistake, shipped to handouts)
+
+
 #: every mistake's hint by its key (for pages that name a mistake without its function)
 HINTS = {m.key: m.hint for ms in MISTAKES.values() for m in ms}
+HINTS[TANH_OVERFLOW.key] = TANH_OVERFLOW.hint

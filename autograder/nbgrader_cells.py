@@ -22,10 +22,14 @@ checks run as well, and the value equals the points earned. Nothing goes to stde
 nbgrader scores any stderr output as zero.
 """
 import contextlib
+import importlib.util
+import os
 import warnings
+from pathlib import Path
 
+from . import kit
 from .catalogue import all_checks
-from .impl import LocalImpl, WorkerImpl, namespace_submission
+from .impl import LocalImpl, SubmissionError, WorkerImpl, load_submission, namespace_submission
 
 
 class ChecksFailed(Exception):
@@ -40,8 +44,57 @@ def implementation(namespace, module):
     if submission is None:
         yield LocalImpl(namespace)
         return
+    _tools_from_files(submission)
     with WorkerImpl(submission) as impl:
+        impl.on_stdout = _show_printed
         yield impl
+
+
+#: characters of the student's own printing shown per call (a print in a loop must not flood the notebook)
+PRINTED_PER_CALL = 4000
+
+
+def _show_printed(source, text):
+    """What the notebook's functions printed in the worker, shown under the cell as their own output."""
+    from .untrusted import clean_text
+
+    text = clean_text(text, PRINTED_PER_CALL)
+    for line in text.rstrip("\n").split("\n"):
+        print(f"[{source}] {line}")
+
+
+def _parts_folder():
+    """The folder of the student's .py parts: $RNN_KIT_IMPL's package (default exercises), found without importing it."""
+    package = os.environ.get("RNN_KIT_IMPL", "exercises")
+    if package == "exercises":
+        return kit.EXERCISES
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
+def _tools_from_files(submission):
+    """In a handout, a check's tools are the student's own functions (see autograder/reference). A notebook
+    holds one part; the tools of other parts (the memory checks run the student's lstm_forward) come from
+    the student's .py files, as the notebooks' demos do. Each file taken is a note."""
+    from .reference import TOOLS, StoredReference, default_reference
+
+    if not isinstance(default_reference(), StoredReference):
+        return
+    folder = _parts_folder()
+    wanted = {kit.module_of()[f] for f in TOOLS if submission.module_of(f) not in submission.modules}
+    for module in sorted(wanted):
+        path = folder / f"{module}.py" if folder else None
+        if path is None or not path.is_file():
+            continue
+        try:
+            submission.modules[module] = load_submission(str(path)).modules[module]
+        except SubmissionError:
+            continue
+        submission.notes.append(f"checks that run your {module} functions on your results use {path}")
 
 
 class CellGrader:
@@ -62,13 +115,16 @@ class CellGrader:
             with implementation(self.namespace, self.checks[0].module) as impl:
                 results = run_checks(impl, checks, ref=default_reference())
         for r in results:
-            if not r.passed and not self.first_problem:
+            if not r.passed and not self.first_problem and visibility == "public":
                 self.first_problem = r.message.splitlines()[0] if r.message else r.status
             self.possible += r.points
             self.earned += r.score
             label = r.name.removeprefix("test_").replace("_", " ") + (" (hidden)" if visibility == "hidden" else "")
             print(f"{'ok  ' if r.passed else 'FAIL'} {label}")
-            if not r.passed:
+            if not r.passed and visibility == "hidden":  # never a hidden check's inputs or values
+                if r.mistake:
+                    print(f"       the kit recognised the mistake {r.mistake!r}")
+            elif not r.passed:
                 print("\n".join("       " + line for line in r.message.splitlines()[:14]))
         return results
 

@@ -4,21 +4,38 @@ Demos only use functions defined in their own notebook, or parts loaded with
 `autograder.notebook.load_parts` (your .py files, or another package by RNN_KIT_IMPL).
 A cell kind ending in "*" ("markdown*", "code*") goes into the student notebooks only,
 not into the nbgrader release: it needs other parts' files, or it takes long to run.
+Every demo's code runs inside ``with demo():`` (`_guarded`), so a fresh notebook runs to
+its end: each demo whose functions are not written yet says so in one line.
 """
+import textwrap
 
 HOW_TO = """\
 **How to work here.** Each cell that says `YOUR CODE HERE` is yours: replace the
 `raise NotImplementedError(...)` line with code that does what the message says. Keep the
 input checks above it; they give the same errors as the reference. Run the cells from
 the top. The check cell near the end tells you what is right, what is wrong and where to
-look. Shapes are batch-first: `x_t` is (N, D), `h` is (N, H), a sequence `x` is (N, T, D).
-Weights multiply on the right: `x @ Wx`.
+look. The demos after it use your functions: until those are written, each demo prints
+one line naming the function it waits for, and the notebook goes on. Shapes are
+batch-first: `x_t` is (N, D), `h` is (N, H), a sequence `x` is (N, T, D). Weights
+multiply on the right: `x @ Wx`.
 """
 
 _PLOT_SETUP = """\
 import numpy as np
 import matplotlib.pyplot as plt
 """
+
+
+def _guarded(body, setup=_PLOT_SETUP, imports="demo"):
+    """A demo cell: `setup`, then `body` inside ``with demo():``.
+
+    A function the student has not written yet skips the rest of the block with one
+    printed line, so "Run All" goes on to the end (autograder.notebook.demo).
+    """
+    return (setup + f"from autograder.notebook import {imports}\n\n"
+            "with demo():  # a function you have not written yet skips this demo, in one line\n"
+            + textwrap.indent(body.strip("\n"), "    ") + "\n")
+
 
 DEMOS = {
     "feedforward": [
@@ -28,7 +45,7 @@ Both layers below look for the same pattern. The slotwise layer has its own rand
 weights for each position, so its response changes as the pattern moves. The shared
 detector applies the same weights everywhere, so its response is the same at every
 position."""),
-        ("code", _PLOT_SETUP + """\
+        ("code", _guarded("""\
 rng = np.random.default_rng(0)
 T, D, H = 8, 4, 5
 pattern = rng.standard_normal(D)
@@ -39,14 +56,14 @@ for ax, data, title in zip(axes, (slot, shared), ("slotwise (flattened input)", 
     ax.imshow(data, aspect="auto", cmap="coolwarm", vmin=-1, vmax=1)
     ax.set(title=title, xlabel="hidden unit", ylabel="pattern position t")
 plt.tight_layout()
-plt.show()"""),
+plt.show()""")),
     ],
     "rnn": [
         ("markdown", """\
 ## See it: the state remembers order
 An average cannot tell a sequence from its reverse. The RNN's final state can, because
 each step sees the state left by the steps before it."""),
-        ("code", _PLOT_SETUP + """\
+        ("code", _guarded("""\
 rng = np.random.default_rng(1)
 N, T, D, H = 1, 12, 3, 6
 x = rng.standard_normal((N, T, D))
@@ -59,7 +76,7 @@ print("final RNN states equal:           ", np.allclose(forward_states[:, -1], r
 plt.figure(figsize=(7, 3))
 plt.plot(forward_states[0])
 plt.xlabel("step t"); plt.ylabel("h_t (one line per unit)"); plt.title("the hidden state as the RNN reads")
-plt.show()"""),
+plt.show()""")),
     ],
     "lstm": [
         ("markdown", """\
@@ -67,7 +84,7 @@ plt.show()"""),
 The same random LSTM is run twice on the same input. The only difference is the bias of
 the forget gate. With a large bias, f stays near 1 and the cell keeps what it has. With a
 negative bias, the cell empties at every step."""),
-        ("code", _PLOT_SETUP + """\
+        ("code", _guarded("""\
 rng = np.random.default_rng(2)
 N, T, D, H = 1, 60, 2, 1
 x = np.zeros((N, T, D)); x[0, 0] = 1.0
@@ -78,14 +95,14 @@ for forget_bias in (4.0, 0.0, -4.0):
     hs, cs = lstm_forward(x, np.zeros((N, H)), np.zeros((N, H)), Wx, Wh, b)
     plt.plot(np.abs(cs[0, :, 0]), label=f"forget bias {forget_bias:+}")
 plt.yscale("log"); plt.xlabel("step t"); plt.ylabel("|c_t|"); plt.legend(); plt.title("what the cell still holds")
-plt.show()"""),
+plt.show()""")),
     ],
     "gru": [
         ("markdown", """\
 ## See it: the update gate decides whether to keep or to replace
 With a large update-gate bias, z stays near 1 and h hardly moves. With a negative bias,
 h follows the latest input."""),
-        ("code", _PLOT_SETUP + """\
+        ("code", _guarded("""\
 rng = np.random.default_rng(3)
 N, T, D, H = 1, 40, 1, 1
 x = rng.standard_normal((N, T, D))
@@ -96,7 +113,7 @@ for update_bias in (4.0, -4.0):
     h0 = np.full((N, H), 0.9)
     plt.plot(gru_forward(x, h0, Wx, Wh, bx, np.zeros(3 * H))[0, :, 0], label=f"update bias {update_bias:+}")
 plt.xlabel("step t"); plt.ylabel("h_t"); plt.legend(); plt.title("keep (z ~ 1) or replace (z ~ 0)")
-plt.show()"""),
+plt.show()""")),
     ],
     "memory": [
         ("markdown*", """\
@@ -106,9 +123,8 @@ parts (your .py files). Finish those first. A contractive vanilla RNN forgets
 geometrically, and so does the hand-latched vanilla RNN, even though it still *holds* the
 bit. The gated latches keep the influence flat. A curve stops where the influence falls
 below about 1e-12: from there on, a finite difference measures only rounding."""),
-        ("code*", _PLOT_SETUP + """\
-from autograder.notebook import load_parts
-parts = load_parts()
+        ("code*", _guarded("""\
+parts = load_parts()   # your exercises/*.py files
 x, bits = make_recall_task(16, 40, seed=0)
 N = x.shape[0]
 Wx, Wh, b = contractive_rnn_params(3, 8, gain=0.5)
@@ -127,12 +143,13 @@ for label, forward in curves.items():
     plt.semilogy(shown, label=f"{label} (x{rate:.2f} per step)")
 plt.xlabel("step t"); plt.ylabel("influence of the first input on h_t")
 plt.ylim(1e-12, 10); plt.legend(); plt.title("forgetting, measured")
-plt.show()"""),
+plt.show()""", imports="demo, load_parts")),
         ("markdown*", """\
 ## Recall after 1,000 distractors
 Each cell gets the hand-set latch weights and 1,000 distractor steps. Then the bit is
 read out of its final state."""),
-        ("code*", """\
+        ("code*", _guarded("""\
+parts = load_parts()   # your exercises/*.py files
 x, bits = make_recall_task(200, 1000, seed=1)
 N = x.shape[0]
 Lx, Lh, Lb, Ly, Lby = latch_lstm_params()
@@ -143,7 +160,8 @@ hs = parts.gru.gru_forward(x, np.zeros((N, 1)), Gx, Gh, Gbx, Gbh)
 print("GRU latch: ", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Gy, Gby), bits))
 Rx, Rh, Rb, Ry, Rby = latch_rnn_params()
 hs = parts.rnn.rnn_forward(x, np.zeros((N, 3)), Rx, Rh, Rb)
-print("RNN latch: ", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Ry, Rby), bits))"""),
+print("RNN latch: ", recall_accuracy(parts.rnn.rnn_readout(hs[:, -1], Ry, Rby), bits))""",
+                             setup="import numpy as np\n", imports="demo, load_parts")),
     ],
     "bptt": [
         ("markdown", """\
@@ -153,7 +171,7 @@ random sequence. The contractive vanilla RNN loses a constant fraction of the gr
 every step, so after a few dozen steps nothing is left to learn from. The LSTM with its
 forget gate held open (bias +8) and the GRU with its update gate held near 1 (bias +8)
 pass the gradient back almost whole."""),
-        ("code", _PLOT_SETUP + """\
+        ("code", _guarded("""\
 rng = np.random.default_rng(0)
 N, T, D, H = 2, 150, 3, 4
 x = rng.standard_normal((N, T, D))
@@ -174,24 +192,24 @@ for label, norms in curves.items():
     plt.semilogy(np.where(norms > 1e-300, norms, np.nan), label=label)
 plt.xlabel("step k of the loss"); plt.ylabel("|d loss_k / d x_0|")
 plt.legend(); plt.title("the gradient that reaches the first input")
-plt.show()"""),
+plt.show()""")),
         ("markdown*", """\
 ## Train them: which cells learn to remember?
 The kit's trainer (`autograder.trainer.train_recall`: Adam, gradient clipping, a
-cross-entropy readout of the bit) trains each cell on the delayed-recall task with *your*
-forward and backward functions, then measures recall on new sequences. With 10
+cross-entropy readout of the bit) trains each cell with *your* forward and backward
+functions on delayed-recall sequences built by *your* `make_recall_task` (from your
+`memory.py`: finish that part first), then measures recall on new sequences. With 10
 distractors every cell learns. With 70, the vanilla RNN stays near 50% (a coin toss),
 while the LSTM and the GRU learn. This takes about 15 seconds. `rnn-grade experiment`
 runs the full table (more gaps and seeds); docs/experiment.md holds its results."""),
-        ("code*", _PLOT_SETUP + """\
-import time
-from autograder.trainer import accuracy, recall_task, train_recall
+        ("code*", _guarded("""\
+parts = load_parts()   # your exercises/*.py files: make_recall_task comes from memory.py
 cells = {"rnn": (rnn_forward, rnn_backward), "lstm": (lstm_forward, lstm_backward), "gru": (gru_forward, gru_backward)}
 gaps, seeds = (10, 70), (0, 1)
 results = {}
 for gap in gaps:
-    x, bits = recall_task(1024, gap, seed=71)      # as memory.make_recall_task builds them
-    x_new, bits_new = recall_task(512, gap, seed=72)
+    x, bits = parts.memory.make_recall_task(1024, gap, seed=71)     # the training checks' sequences
+    x_new, bits_new = parts.memory.make_recall_task(512, gap, seed=72)
     for cell, (forward, backward) in cells.items():
         for seed in seeds:
             started = time.perf_counter()
@@ -210,6 +228,7 @@ ax.axhline(0.5, color="grey", linestyle=":", label="chance")
 ax.set_xticks(np.arange(len(gaps)) + width, [f"gap {gap}" for gap in gaps])
 ax.set_ylabel("recall on new sequences"); ax.set_ylim(0, 1.05); ax.legend(loc="lower left")
 ax.set_title("trained with your backward passes (one bar per seed)")
-plt.show()"""),
+plt.show()""", setup=_PLOT_SETUP + "import time\nfrom autograder.trainer import accuracy, train_recall\n",
+                   imports="demo, load_parts")),
     ],
 }

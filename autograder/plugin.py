@@ -10,7 +10,21 @@ Options (also settable in pyproject.toml's [tool.pytest.ini_options] as ``rnn_im
   --rnn-hidden                      also run hidden checks (graders only)
   --rnn-json PATH                   write the summary as JSON
   --rnn-timeout SECONDS             wall-clock limit per call into the implementation
+  --function NAME                   only the checks of exercise function NAME (repeat it, or NAME,NAME2);
+                                    ini: rnn_function = NAME NAME2
+
+The kit's score table and "Next thing to fix" are the last lines of the run: they are
+printed by a pytest_sessionfinish hook wrapper that runs outside pytest's own terminal
+reporter (tryfirst), so they come after pytest's failures, its short test summary (-ra)
+and its "N failed, M passed" line, whatever -r, -q or -x say.
+
+What the student's code prints (print() in their function) comes back from the worker
+after each call and is written to this process's stdout inside the test: with -s it shows
+as the checks run, otherwise pytest keeps it and shows it under "Captured stdout call" of
+a failing check, as for any test.
 """
+import sys
+
 import pytest
 
 from .feedback import CheckFailure
@@ -23,7 +37,12 @@ MESSAGES = {
                    "{hidden:g} points held back in hidden checks",
     "training_note": "rnn-kit: {count} training check(s) train your cells (a few seconds); "
                      "leave them out with -k 'not trains'",
+    "functions": "; only the checks of {names} (--function)",
+    "printed_cut": "[... more printed output of your code in this check is not shown: at most {limit:,} "
+                   "characters per check]",
 }
+#: characters of the student's printed output shown per check
+PRINT_LIMIT = 20000
 
 
 def pytest_addoption(parser):
@@ -33,8 +52,13 @@ def pytest_addoption(parser):
     group.addoption("--rnn-hidden", action="store_true", default=False, help="also run hidden checks")
     group.addoption("--rnn-json", default=None, metavar="PATH", help="write the score summary as JSON")
     group.addoption("--rnn-timeout", type=float, default=None, help=f"seconds per call (default {DEFAULT_TIMEOUT:g})")
+    group.addoption("--function", dest="rnn_function", action="append", default=None, metavar="NAME",
+                    help="run only the checks of this exercise function (exactly that name; repeat the option or "
+                         "separate names with commas). -k matches names anywhere, --function does not")
     parser.addini("rnn_impl", "default implementation under test", default="exercises")
     parser.addini("rnn_timeout", "seconds per call into the implementation", default=str(DEFAULT_TIMEOUT))
+    parser.addini("rnn_function", "only the checks of these exercise functions (like --function)", type="args",
+                  default=[])
 
 
 def _option(config, name, ini):
@@ -48,8 +72,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "visibility(kind): public (self-check) or hidden (graded only)")
     from . import kit
 
-    # in a student bundle, hidden checks are not there at all: their points come from kitdata.json
-    config._rnn = {"results": {}, "held_back": float(kit.bundled().get("hidden_points", 0.0)), "checks": {}}
+    # in a student bundle, hidden checks are not there at all: their points per function come from kitdata.json
+    config._rnn = {"results": {}, "held_back": 0.0, "bundled_hidden": kit.bundled().get("hidden_points", {}),
+                   "checks": {}, "functions": (), "in_call": False, "printed": 0}
+    names = config.getoption("rnn_function") or config.getini("rnn_function")
+    if names:
+        from .runner import function_names
+
+        try:
+            config._rnn["functions"] = function_names(names)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--function: {exc}") from None
 
 
 def pytest_report_header(config):
@@ -65,8 +98,6 @@ def _check_of(item):
 
 @pytest.hookimpl(trylast=True)  # after -k and -m, so "held back" counts only what was selected
 def pytest_collection_modifyitems(session, config, items):
-    from . import kit
-
     state = config._rnn
     keep, dropped = [], []
     for item in items:
@@ -78,13 +109,17 @@ def pytest_collection_modifyitems(session, config, items):
         item.add_marker(pytest.mark.points(check.points))
         item.add_marker(pytest.mark.visibility(check.visibility))
         item.repr_failure = _short_failure(item, check)  # never a traceback into the grader
-        offline_only = not check.offline and bool(kit.bundled())  # needs the live reference: graded later
-        if (check.visibility == "hidden" and not config.getoption("rnn_hidden")) or offline_only:
+        if state["functions"] and check.function not in state["functions"]:
+            dropped.append(item)  # --function: not asked for, so not held back either
+            continue
+        if check.visibility == "hidden" and not config.getoption("rnn_hidden"):
             state["held_back"] += check.points
             dropped.append(item)
             continue
         state["checks"][item.nodeid] = check
         keep.append(item)
+    selected = {c.function for c in state["checks"].values()}
+    state["held_back"] += sum(p for f, p in state["bundled_hidden"].items() if f in selected)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -94,8 +129,11 @@ def pytest_collection_finish(session):
     state = session.config._rnn
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if state["checks"] and reporter:
-        reporter.write_line(MESSAGES["self_header"].format(
-            impl=_option(session.config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"]))
+        header = MESSAGES["self_header"].format(
+            impl=_option(session.config, "impl", "rnn_impl"), public=len(state["checks"]), hidden=state["held_back"])
+        if state["functions"]:
+            header += MESSAGES["functions"].format(names=", ".join(state["functions"]))
+        reporter.write_line(header)
         training = sum(1 for c in state["checks"].values() if c.group == "training")
         if training:
             reporter.write_line(MESSAGES["training_note"].format(count=training))
@@ -129,16 +167,18 @@ def impl(request):
     config = request.config
     spec = _option(config, "impl", "rnn_impl")
     worker = WorkerImpl(load_submission(spec), timeout=float(_option(config, "rnn_timeout", "rnn_timeout")))
+    worker.snippet_source = spec  # "To reproduce" lines import the student's functions from there
+    worker.on_stdout = _student_output(config)
     yield worker
     worker.close()
 
 
 @pytest.fixture(scope="session")
 def ref():
-    """The reference the checks compare against."""
-    from .reference import LiveReference
+    """The reference the checks compare against (reference.default_reference decides which)."""
+    from .reference import default_reference
 
-    return LiveReference()
+    return default_reference()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -157,7 +197,65 @@ def pytest_runtest_makereport(item, call):
         check.points if status == "passed" else 0.0, message, mistake)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
+def _student_output(config):
+    """on_stdout for the worker: what the student's code printed during a call, shown the pytest way.
+
+    Inside a check it goes to sys.stdout, which pytest captures (shown with a failing check)
+    or, with -s, lets through as it comes. Outside a check (the kit probing a dependency
+    while it writes a report) it is dropped unless capture is off. At most PRINT_LIMIT
+    characters per check, cleaned (untrusted.clean_text).
+    """
+    from .untrusted import clean_text
+
+    state = config._rnn
+    live = config.getoption("capture") == "no"
+
+    def show(source, text):
+        if not text or not (live or state["in_call"]) or state["printed"] >= PRINT_LIMIT:
+            return
+        room = PRINT_LIMIT - state["printed"]
+        cut = len(text) > room
+        text = clean_text(text, room)
+        state["printed"] = PRINT_LIMIT if cut else state["printed"] + len(text)
+        lines = [f"[{source}] {line}" for line in text.rstrip("\n").split("\n")]
+        if cut:
+            lines.append(MESSAGES["printed_cut"].format(limit=PRINT_LIMIT))
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if live and reporter is not None:
+            for line in lines:
+                reporter.write_line(line)
+        else:
+            sys.stdout.write("\n".join(lines) + "\n")
+    return show
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    state = getattr(item.config, "_rnn", None)
+    if state is None or _check_of(item) is None:
+        yield
+        return
+    state["in_call"], state["printed"] = True, 0
+    yield
+    state["in_call"] = False
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """The kit's summary, after everything pytest prints at the end of a run.
+
+    pytest's terminal reporter prints its failures, the -r short test summary (inside its
+    own pytest_terminal_summary wrapper, so even a trylast pytest_terminal_summary comes
+    before it) and the final "N failed" line in its pytest_sessionfinish wrapper. This
+    wrapper is tryfirst, so it is the outer one and its second half runs after all of
+    that: only documented hook ordering, no reporter internals, and exit codes, -x, -q and
+    --lf stay pytest's.
+    """
+    yield
+    _finish(session.config)
+
+
+def _finish(config):
     state = getattr(config, "_rnn", None)
     if not state or not state["results"]:
         return
@@ -166,10 +264,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     order = list(state["checks"])
     results = [state["results"][n] for n in order if n in state["results"]]
     data = summary(results, held_back=state["held_back"])
-    terminalreporter.write_sep("=", "rnn-kit score")
-    for line in format_summary(data, title=f"rnn-kit ({_option(config, 'impl', 'rnn_impl')})").splitlines():
-        terminalreporter.write_line(line)
     path = config.getoption("rnn_json")
     if path:
         write_json(data, path)
-        terminalreporter.write_line(f"summary written to {path}")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or getattr(reporter, "no_summary", False):
+        return
+    reporter.write_sep("=", "rnn-kit score")
+    if path:
+        reporter.write_line(f"summary written to {path}")
+    for line in format_summary(data, title=f"rnn-kit ({_option(config, 'impl', 'rnn_impl')})").splitlines():
+        reporter.write_line(line)  # "Next thing to fix" is the run's last line

@@ -6,6 +6,8 @@ raised into a status and a message for the student; the pytest plugin uses it to
 both paths say the same thing.
 """
 import json
+import keyword
+import re
 from dataclasses import asdict, dataclass
 
 from . import kit
@@ -75,9 +77,9 @@ def run_check(check, impl, ref):
 
 
 def run_checks(impl, checks=None, *, ref=None, on_result=None):
-    from .reference import LiveReference
+    from .reference import default_reference
 
-    ref = ref or LiveReference()
+    ref = ref or default_reference()
     results = []
     for check in checks if checks is not None else all_checks():
         result = run_check(check, impl, ref)
@@ -114,6 +116,212 @@ def select(checks, *, hidden=True, keyword=None):
 
 
 # ---------------------------------------------------------------------------------------
+# Choosing functions (pytest --function, a notebook's self-check)
+
+def function_names(values):
+    """The exercise functions named in `values`, in the order given, each once.
+
+    Each value is one name or several separated by commas or spaces ("rnn_step,lstm_step").
+    A name that is not an exercise function raises ValueError, with the near matches.
+    """
+    names = []
+    for value in values or ():
+        for part in re.split(r"[,\s]+", str(value)):
+            if part and part not in names:
+                names.append(part)
+    known = kit.module_of()
+    for name in names:
+        if name not in known:
+            raise ValueError(_not_a_function(name, known))
+    return tuple(names)
+
+
+def _not_a_function(name, known):
+    import difflib
+
+    by_module = kit.functions_by_module()
+    if name in by_module or name.removesuffix(".py") in by_module:
+        module = name.removesuffix(".py")
+        return (f"{name!r} is a part of the lesson ({module}.py), not a function; name one of its functions "
+                f"({', '.join(by_module[module])}), or run the whole part with -k {module}")
+    near = difflib.get_close_matches(name, list(known), n=4, cutoff=0.6)
+    near += [f for f in known if name.lower() in f and f not in near]
+    if near:
+        return f"there is no exercise function called {name!r}; near matches: {', '.join(near[:6])}"
+    listing = "; ".join(f"{m}.py: {', '.join(fns)}" for m, fns in by_module.items())
+    return f"there is no exercise function called {name!r}. The functions are {listing}"
+
+
+def only_functions(checks, names):
+    """The checks in `checks` whose function is one of `names` (all of them when `names` is empty)."""
+    wanted = set(function_names(names))
+    return [c for c in checks if not wanted or c.function in wanted]
+
+
+# ---------------------------------------------------------------------------------------
+# "To reproduce (paste into Python)": lines that run as pasted
+
+_FROM_EXERCISES = re.compile(r"^from exercises\.(\w+) import ([\w ,]+?)\s*(#.*)?$")
+_IMPORT = re.compile(r"^\s*(?:from\s+[\w.]+\s+)?import\s+(.+?)\s*(#.*)?$")
+
+
+def _code_only(line):
+    """`line` without its string literals and comment, to look for the names it uses."""
+    return re.sub(r"#.*$", "", re.sub(r"'[^']*'|\"[^\"]*\"", "''", line))
+
+
+def snippet(call, impl=None):
+    """`call` (the lines a check wrote to show a call) with the imports it needs to run when pasted.
+
+    It imports numpy when the lines use ``np.``, and the student's own functions the lines
+    call: from exercises/ (``from exercises.rnn import rnn_step``, which runs in the folder
+    that holds exercises/), from the folder the self-check was given (``--impl``, the
+    plugin sets ``impl.snippet_source``), or, for a notebook, a note to paste the lines into
+    a cell after the one that defines the function.
+    """
+    functions = kit.module_of()
+    body, wanted = [], []
+    for line in str(call).splitlines():
+        written = _FROM_EXERCISES.match(line.strip())
+        names = [n.strip() for n in written.group(2).split(",")] if written else []
+        if names and all(n in functions for n in names):
+            wanted += [n for n in names if n not in wanted]  # imported again below, from where the student works
+            continue
+        body.append(re.sub(r"^(\w+) = make_inputs\(", r"(\1,) = make_inputs(", line))  # it returns a tuple
+    imported = set()
+    for line in body:
+        match = _IMPORT.match(line)
+        if match:
+            imported |= {part.split(" as ")[-1].strip() for part in match.group(1).split(",")}
+    code = "\n".join(_code_only(line) for line in body if not _IMPORT.match(line))
+    for name in functions:
+        if name not in imported and name not in wanted and re.search(rf"(?<![\w.]){name}\b", code):
+            wanted.append(name)
+    head = []
+    if "np" not in imported and re.search(r"(?<![\w.])np\.", code):
+        head.append("import numpy as np")
+    if "make_inputs" not in imported and re.search(r"(?<![\w.])make_inputs\b", code):
+        head.append("from autograder.inputs import make_inputs")
+    order = list(functions)
+    head += _import_lines(sorted(wanted, key=order.index), impl)
+    return "\n".join(head + body)
+
+
+def _import_lines(names, impl):
+    from .impl import LocalImpl
+
+    sub = getattr(impl, "submission", None)
+    in_notebook, by_module = [], {}
+    for name in names:
+        module = sub.module_of(name) if sub is not None else kit.module_of()[name]
+        filename = str(sub.modules.get(module, ("", ""))[1]) if sub is not None else ""
+        if isinstance(impl, LocalImpl) or filename.endswith(".ipynb"):
+            in_notebook.append((name, filename))
+        else:
+            by_module.setdefault(module, []).append(name)
+    lines = []
+    for name, filename in in_notebook:
+        where = f"your notebook {filename}" if filename else "your notebook"
+        lines.append(f"# {name} is defined in {where}: paste these lines into a cell below the one that defines it")
+    if by_module:
+        lines += _package_imports(by_module, getattr(impl, "snippet_source", None) or "exercises")
+    return lines
+
+
+def _package_imports(by_module, source):
+    """Import lines for {module: [function]} from `source`: "exercises", "solutions", or a folder (or a file in it)."""
+    from pathlib import Path
+
+    package, folder = source, None
+    if source not in ("exercises", "solutions"):
+        path = Path(source).expanduser()
+        folder = (path.parent if path.suffix == ".py" else path).resolve()
+        if folder == kit.EXERCISES.resolve():
+            package, folder = "exercises", None
+        else:
+            package = folder.name
+    lines = []
+    if folder is not None:
+        lines.append(f"import sys; sys.path.insert(0, {str(folder.parent)!r})  # the folder that holds {package}/")
+        if not (folder / "_validate.py").exists():  # the checks run your files with the kit's _validate.py
+            lines.append(f"import exercises._validate; sys.modules[{package + '._validate'!r}] = exercises._validate")
+    for module, names in by_module.items():
+        if package.isidentifier() and not keyword.iskeyword(package):
+            lines.append(f"from {package}.{module} import {', '.join(names)}")
+        else:
+            lines.append("import importlib")
+            lines += [f"{n} = importlib.import_module({package + '.' + module!r}).{n}" for n in names]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# The score, and the next thing to fix
+
+_LOAD_ERROR = re.compile(r"^\w+\.(?:py|ipynb) could not be loaded: (.*)$")
+_PLACE = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def load_problem(result):
+    """{"file", "line", "error", "code"} when `result` failed because a file handed in does not load, else None.
+
+    A module that was not handed in at all is not a load problem (nothing of the student's
+    ran); it counts with the functions not written yet.
+    """
+    if result.status != "error" or not result.message:
+        return None
+    lines = result.message.splitlines()
+    header = _LOAD_ERROR.match(lines[0])
+    places = list(_PLACE.finditer(result.message))
+    if not header or not places:
+        return None
+    last = places[-1]
+    filename, line = last.group(1), int(last.group(2))
+    error = re.sub(rf"\s*\({re.escape(filename)}, line {line}\)$", "", header.group(1))
+    after = result.message[last.end():].split("\n")[1:2]
+    code = after[0].strip() if after else ""
+    if code.startswith(error.split(":")[0]) or code.startswith("^"):
+        code = ""
+    return {"file": filename, "line": line, "error": error, "code": code}
+
+
+def _lesson_position(result):
+    modules = kit.functions_by_module()
+    module = kit.MODULES.index(result.module) if result.module in kit.MODULES else len(kit.MODULES)
+    functions = modules.get(result.module, ())
+    return module, functions.index(result.function) if result.function in functions else len(functions)
+
+
+def next_to_fix(results):
+    """The result to fix first, with why, or None when nothing failed.
+
+    In this order: a file that does not load (syntax or import error), a mistake the kit
+    recognised, any other failure (wrong values, a crash, a timeout), and then the first
+    function not written yet; within each, in lesson order (kit.MODULES, then __all__).
+    """
+    ranked = []
+    for index, r in enumerate(results):
+        if r.passed:
+            continue
+        load = load_problem(r)
+        if load:
+            rank, why = 0, "does not load"
+        elif r.mistake:
+            rank, why = 1, "diagnosed mistake"
+        elif r.status in ("failed", "timeout") or (r.status == "error"
+                                                   and not _LOAD_ERROR.match((r.message or "").split("\n")[0])):
+            rank, why = 2, "failed"
+        else:
+            rank, why = 3, "not done yet"
+        ranked.append(((rank, *_lesson_position(r), index), r, why, load))
+    if not ranked:
+        return None
+    _, r, why, load = min(ranked, key=lambda entry: entry[0])
+    out = {**asdict(r), "why": why}
+    if load:
+        out.update(load, blocked=sum(1 for _, other, _, other_load in ranked
+                                     if other_load and other_load["file"] == load["file"]))
+    return out
+
 
 def summary(results, *, held_back=0.0):
     """A dict for JSON: totals, per-module scores, every check, and the next thing to fix."""
@@ -124,7 +332,6 @@ def summary(results, *, held_back=0.0):
         m["possible"] += r.points
         m["passed"] += r.passed
         m["checks"] += 1
-    failed = [r for r in results if not r.passed]
     order = {name: i for i, name in enumerate(kit.MODULES)}
     return {
         "score": round(sum(r.score for r in results), 4),
@@ -132,9 +339,26 @@ def summary(results, *, held_back=0.0):
         "held_back": round(held_back, 4),
         "modules": {k: {**v, "earned": round(v["earned"], 4), "possible": round(v["possible"], 4)}
                     for k, v in sorted(modules.items(), key=lambda kv: order.get(kv[0], 99))},
-        "next": asdict(failed[0]) if failed else None,
+        "next": next_to_fix(results),
         "checks": [asdict(r) for r in results],
     }
+
+
+def format_next(nxt):
+    """The "Next thing to fix" lines of a summary's `next`."""
+    if nxt.get("why") == "does not load":
+        blocked = nxt.get("blocked", 1)
+        lines = [f"Next thing to fix: {nxt['file']}, line {nxt['line']}: the file does not load, so "
+                 f"{blocked} check{'s' if blocked != 1 else ''} cannot run:", f"  {nxt['error']}"]
+        if nxt.get("code"):
+            lines.append(f"      {nxt['code']}")
+        return lines
+    message = nxt["message"].splitlines() if nxt["message"] else [nxt["status"]]
+    lines = [f"Next thing to fix: {nxt['function']} ({nxt['module']}.py), check {nxt['name']}:", f"  {message[0]}"]
+    cause = next((line.strip() for line in message[1:] if line.strip().startswith("Likely cause:")), "")
+    if cause:
+        lines.append(f"  {cause}")
+    return lines
 
 
 def format_summary(data, *, title="rnn-kit"):
@@ -143,13 +367,10 @@ def format_summary(data, *, title="rnn-kit"):
         lines.append(f"  {module:<13}{m['earned']:>8.2f} / {m['possible']:<9.2f}{m['passed']} of {m['checks']}")
     lines.append(f"  {'total':<13}{data['score']:>8.2f} / {data['max_score']:<9.2f}")
     if data["held_back"]:
-        lines.append(f"  {data['held_back']:.2f} more points are not checked here: hidden checks (the same things on "
-                     f"other inputs) and checks that need the reference run when you are graded, and count.")
-    nxt = data["next"]
-    if nxt:
-        first = nxt["message"].splitlines()[0] if nxt["message"] else nxt["status"]
-        lines.append(f"Next thing to fix: {nxt['function']} ({nxt['module']}.py), check {nxt['name']}:")
-        lines.append(f"  {first}")
+        lines.append(f"  {data['held_back']:.2f} more points are not checked here: the hidden checks, which test the "
+                     f"same things on other inputs when you are graded.")
+    if data["next"]:
+        lines += format_next(data["next"])
     elif data["checks"]:
         lines.append("Every check run here passed.")
     return "\n".join(lines)

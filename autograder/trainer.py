@@ -3,7 +3,9 @@
 The training checks run it in the grading process with *the student's* forward and
 backward, each call of which goes to the student's sandboxed worker; the weights it ends
 with are scored with the reference forward pass. The notebook runs it on the notebook's
-own functions, and `rnn-grade experiment` on the reference. It imports only numpy.
+own functions, and `rnn-grade experiment` on the reference. It imports only numpy, and
+it holds no exercise's answer: the sequences it learns from come from whoever calls it
+(memory.make_recall_task: the reference's when grading, the student's in a notebook).
 
 The model: the cell reads x (N, T, 3) from zero states; a linear readout of the last
 state scores the two bits, ``scores = h[:, -1] @ Wy + by`` (N, 2); the loss is the mean
@@ -32,21 +34,6 @@ CELLS = {"rnn": (1, 1), "lstm": (2, 4), "gru": (1, 3)}
 FUNCTIONS = {cell: (f"{cell}_forward", f"{cell}_backward") for cell in CELLS}
 #: initial bias of the gate that keeps the state (LSTM forget, GRU update)
 KEEP_BIAS = 4.0
-
-
-def recall_task(n, gap, seed):
-    """The delayed-recall sequences of memory.make_recall_task(n, gap, seed), the same draws.
-
-    Here so the trainer needs nothing from the exercises: (x (n, gap + 2, 3), bits (n,)),
-    channels value, write, query (tests/test_trainer.py holds it equal to the reference).
-    """
-    rng = np.random.default_rng(seed)
-    bits = rng.integers(0, 2, size=n)
-    x = np.zeros((n, gap + 2, 3))
-    x[:, 0, 0], x[:, 0, 1] = 2.0 * bits - 1.0, 1.0  # the bit as +-1, and the write flag
-    x[:, 1:gap + 1, 0] = rng.choice([-1.0, 1.0], size=(n, gap))  # distractors
-    x[:, gap + 1, 2] = 1.0  # the query flag
-    return x, bits.astype(np.int64)
 
 
 def init_params(cell, D, H, seed):

@@ -87,7 +87,7 @@ def rnn_step_backward(dh_next, x_t, h_prev, Wx, Wh, b):
     dh_next, x_t, h_prev, Wx, Wh, b = check_arrays(
         dh_next=(dh_next, "N H"), x_t=(x_t, "N D"), h_prev=(h_prev, "N H"), Wx=(Wx, "D H"), Wh=(Wh, "H H"), b=(b, "H"))
     ### BEGIN SOLUTION
-    # Task: recompute h, da = dh_next * (1 - h**2), then dx = da @ Wx.T, dh_prev = da @ Wh.T, dWx = x_t.T @ da, dWh = h_prev.T @ da, db = sum of da
+    # Task: return (dx, dh_prev, dWx, dWh, db), the loss's gradients on x_t, h_prev, Wx, Wh and b (each shaped like its input), where dh_next (N, H) is its gradient on this step's output h; recompute what you need from the inputs
     h = np.tanh(x_t @ Wx + h_prev @ Wh + b)
     da = dh_next * (1.0 - h ** 2)  # (N, H): through tanh
     return da @ Wx.T, da @ Wh.T, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
@@ -108,7 +108,7 @@ def rnn_backward(dhs, x, h0, Wx, Wh, b):
     dhs, x, h0, Wx, Wh, b = check_arrays(
         dhs=(dhs, "N T H"), x=(x, "N T D"), h0=(h0, "N H"), Wx=(Wx, "D H"), Wh=(Wh, "H H"), b=(b, "H"))
     ### BEGIN SOLUTION
-    # Task: run rnn_forward, then walk t from T-1 down to 0 adding the carried gradient to dhs[:, t], summing weight gradients
+    # Task: return (dx (N, T, D), dh0 (N, H), dWx, dWh, db) for a loss whose direct gradient on each state h_t is dhs[:, t] (h_t also feeds every later step); recompute the states from the inputs; the weight gradients are sums over all T steps
     hs = rnn_forward(x, h0, Wx, Wh, b)
     prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # (N, T, H): the state each step started from
     dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
@@ -136,7 +136,7 @@ def lstm_step_backward(dh_next, dc_next, x_t, h_prev, c_prev, Wx, Wh, b):
         dh_next=(dh_next, "N H"), dc_next=(dc_next, "N H"), x_t=(x_t, "N D"), h_prev=(h_prev, "N H"),
         c_prev=(c_prev, "N H"), Wx=(Wx, "D 4H"), Wh=(Wh, "H 4H"), b=(b, "4H"))
     ### BEGIN SOLUTION
-    # Task: recompute the gates and c; dc = dc_next + dh_next * o * (1 - tanh(c)**2); push through each gate's derivative; stack i, f, g, o
+    # Task: return (dx, dh_prev, dc_prev, dWx, dWh, db), each shaped like its input, where dh_next and dc_next (N, H) are the loss's gradients on this step's h_t and c_t; recompute what you need from the inputs (gate blocks i, f, g, o)
     i, f, g, o = lstm_gates(x_t, h_prev, Wx, Wh, b)
     c = f * c_prev + i * g
     tc = np.tanh(c)
@@ -161,7 +161,7 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b):
         dhs=(dhs, "N T H"), x=(x, "N T D"), h0=(h0, "N H"), c0=(c0, "N H"), Wx=(Wx, "D 4H"), Wh=(Wh, "H 4H"),
         b=(b, "4H"))
     ### BEGIN SOLUTION
-    # Task: run lstm_forward, then walk back carrying both dh and dc, adding dhs[:, t] to the carried dh
+    # Task: return (dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx, dWh, db) for a loss whose direct gradient on each h_t is dhs[:, t] (none reaches the cells directly; both h_t and c_t feed every later step); recompute the states and cells from the inputs; the weight gradients are sums over all T steps
     hs, cs = lstm_forward(x, h0, c0, Wx, Wh, b)
     h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)
     c_prev = np.concatenate([c0[:, None], cs[:, :-1]], axis=1)
@@ -187,7 +187,7 @@ def gru_step_backward(dh_next, x_t, h_prev, Wx, Wh, bx, bh):
         dh_next=(dh_next, "N H"), x_t=(x_t, "N D"), h_prev=(h_prev, "N H"), Wx=(Wx, "D 3H"), Wh=(Wh, "H 3H"),
         bx=(bx, "3H"), bh=(bh, "3H"))
     ### BEGIN SOLUTION
-    # Task: recompute r, z, n and ah_n = h_prev @ Wh_n + bh_n; h = (1 - z) n + z h_prev; chain back to the x-side and h-side pre-activations
+    # Task: return (dx, dh_prev, dWx, dWh, dbx, dbh), each shaped like its input, where dh_next (N, H) is the loss's gradient on this step's output h; recompute what you need from the inputs (gate blocks r, z, n)
     r, z, n = gru_gates(x_t, h_prev, Wx, Wh, bx, bh)
     ah_n = np.split(h_prev @ Wh + bh, 3, axis=1)[2]
     dn_pre = dh_next * (1.0 - z) * (1.0 - n ** 2)  # (N, H): into tanh's argument
@@ -210,7 +210,7 @@ def gru_backward(dhs, x, h0, Wx, Wh, bx, bh):
         dhs=(dhs, "N T H"), x=(x, "N T D"), h0=(h0, "N H"), Wx=(Wx, "D 3H"), Wh=(Wh, "H 3H"), bx=(bx, "3H"),
         bh=(bh, "3H"))
     ### BEGIN SOLUTION
-    # Task: run gru_forward, then walk back adding dhs[:, t] to the carried gradient, summing weight gradients
+    # Task: return (dx (N, T, D), dh0 (N, H), dWx, dWh, dbx, dbh) for a loss whose direct gradient on each state h_t is dhs[:, t] (h_t also feeds every later step); recompute the states from the inputs; the weight gradients are sums over all T steps
     hs = gru_forward(x, h0, Wx, Wh, bx, bh)
     prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)
     dx, dWx, dWh = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh)

@@ -10,12 +10,17 @@ folder under tmp_path, grades it like a hand-in, and asserts what the entry decl
 * ``diagnosis``: {check name: mistake key from autograder/mistakes.py} for the checks that
   must name the mistake (``Result.mistake``);
 * ``unaffected``: functions whose every check must still pass (partial credit works);
-* ``passes``: further checks, of affected functions, that must still pass.
+* ``passes``: further checks, of affected functions, that must still pass;
+* ``says``: {check name: text its message must contain}, for causes named without a
+  mistake key: the likely cause of an error (``hint(...)``, from EXCEPTION_HINTS in
+  autograder/feedback.py) or a sentence of the failure itself.
 
 Only the checks of the edited module and of one other module (``other``, by default
 `OTHER`) are run; the other module's checks must all pass, which shows the bug stays put.
 """
 from dataclasses import dataclass, field
+
+from autograder.feedback import EXCEPTION_HINTS
 
 #: the module graded alongside the edited one, to prove isolation (it does not import the edited one)
 OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "memory", "memory": "rnn",
@@ -35,10 +40,18 @@ class Bug:
     passes: tuple = ()        # checks of affected functions that must still pass
     errors: tuple = ()        # checks that must end in status "error"
     other: str = ""           # the isolation module; "" means OTHER[module]
+    says: dict = field(default_factory=dict)  # {check name: text its message must contain}
 
     @property
     def isolation_module(self):
         return self.other or OTHER[self.module]
+
+
+def hint(needle):
+    """The line a failure adds for the EXCEPTION_HINTS entry whose text is `needle`."""
+    hints = dict(EXCEPTION_HINTS)
+    assert needle in hints, f"no EXCEPTION_HINTS entry for {needle!r}"
+    return f"Likely cause: {hints[needle]}."
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,6 +347,58 @@ RNN = [
         diagnosis={"test_rnn_step_matches_the_reference_on_fixed_inputs": "rnn-no-state"},
         unaffected=("rnn_readout",),
     ),
+    Bug(
+        "rnn_step-squeezes-x_t",
+        "np.squeeze(x_t) 'to be safe': harmless when N = 1, but an (N, 1) input (D = 1) loses its feature axis",
+        "rnn",
+        "return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)",
+        "return np.tanh(np.squeeze(x_t) @ Wx + h_prev @ Wh + b)  # (N, H)",
+        # only D = 1 shows it: the public shape checks have that size, and the hidden case 1003 too
+        errors=("test_rnn_step_returns_the_right_types_and_shapes",
+                "test_rnn_step_matches_the_reference_on_hidden_inputs",
+                "test_rnn_forward_returns_the_right_types_and_shapes",
+                "test_rnn_forward_matches_the_reference_on_hidden_inputs"),
+        says={"test_rnn_step_returns_the_right_types_and_shapes": hint("(size 1 is different from"),
+              "test_rnn_forward_returns_the_right_types_and_shapes": hint("(size 1 is different from")},
+        passes=RNN_STEP_CHECKS + ("test_rnn_step_leaves_its_inputs_alone_and_repeats_itself",
+                                  "test_rnn_step_saturates_without_overflow",
+                                  "test_rnn_forward_matches_the_reference_on_fixed_inputs",
+                                  "test_rnn_forward_matches_the_reference_on_random_inputs",
+                                  "test_rnn_forward_equals_stepping_rnn_step"),
+        unaffected=("rnn_readout",),
+    ),
+    Bug(
+        "rnn_forward-squeezes-the-input-of-each-step",
+        "rnn_step(np.squeeze(x[:, t]), ...): with N = 1 or D = 1 the step gets a 1-D x_t, which it refuses",
+        "rnn",
+        "h = np.where(active, rnn_step(x[:, t], h, Wx, Wh, b), h)  # (N, H)",
+        "h = np.where(active, rnn_step(np.squeeze(x[:, t]), h, Wx, Wh, b), h)  # (N, H)",
+        errors=("test_rnn_forward_returns_the_right_types_and_shapes",
+                "test_rnn_forward_matches_the_reference_on_hidden_inputs"),
+        says={"test_rnn_forward_returns_the_right_types_and_shapes": hint("; got a 1-D array"),
+              "test_rnn_forward_matches_the_reference_on_hidden_inputs": hint("; got a 1-D array")},
+        passes=("test_rnn_forward_matches_the_reference_on_fixed_inputs",
+                "test_rnn_forward_matches_the_reference_on_random_inputs",
+                "test_rnn_forward_keeps_the_state_on_padding_steps",
+                "test_rnn_forward_handles_a_500_step_sequence",
+                "test_rnn_forward_equals_stepping_rnn_step"),
+        unaffected=("rnn_step", "rnn_readout"),
+    ),
+    Bug(
+        "rnn_step-hand-written-tanh-overflows",
+        "tanh written out as (exp(a) - exp(-a)) / (exp(a) + exp(-a)): right until |a| > 710, then inf / inf = nan",
+        "rnn",
+        "return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)",
+        "a = x_t @ Wx + h_prev @ Wh + b\n"
+        "    return (np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))  # (N, H)",
+        # only the saturation check sees it, and it names tanh, not the sigmoid (feedback.overflow_mistake)
+        fails=("test_rnn_step_saturates_without_overflow",),
+        diagnosis={"test_rnn_step_saturates_without_overflow": "tanh-overflow"},
+        passes=RNN_STEP_CHECKS + ("test_rnn_step_returns_the_right_types_and_shapes",
+                                  "test_rnn_step_matches_the_reference_on_hidden_inputs",
+                                  "test_rnn_step_leaves_its_inputs_alone_and_repeats_itself"),
+        unaffected=("rnn_forward", "rnn_readout"),
+    ),
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -557,6 +622,37 @@ LSTM = [
         diagnosis={"test_lstm_forward_matches_the_reference_on_fixed_inputs": "lstm-state-not-carried"},
         # the latch weights have Wh = 0, so the bit survives in the cell: only the value checks see it
         passes=("test_lstm_forward_recalls_a_bit_after_1000_distractors",),
+        unaffected=("sigmoid", "lstm_gates", "lstm_step"),
+    ),
+    Bug(
+        "lstm_gates-slices-with-a-float-block-size",
+        "H = Wx.shape[1] / 4 (Python 2 habit), then a[:, :H], ...: a float cannot be a slice index",
+        "lstm",
+        "a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)  # each (N, H), in LSTM_GATES order",
+        "H = Wx.shape[1] / 4  # four gate blocks\n"
+        "    a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]",
+        # lstm_step and lstm_forward call it, so their checks raise the same error
+        errors=("test_lstm_gates_returns_the_right_types_and_shapes",
+                "test_lstm_gates_matches_the_reference_on_fixed_inputs",
+                "test_lstm_gates_lie_in_their_ranges",
+                "test_lstm_step_matches_the_reference_on_fixed_inputs",
+                "test_lstm_forward_matches_the_reference_on_fixed_inputs"),
+        says={"test_lstm_gates_matches_the_reference_on_fixed_inputs": hint("slice indices must be integers"),
+              "test_lstm_forward_matches_the_reference_on_fixed_inputs": hint("slice indices must be integers")},
+        unaffected=("sigmoid",),
+    ),
+    Bug(
+        "lstm_forward-sizes-its-output-with-a-float",
+        "H = Wx.shape[1] / 4, then np.zeros((N, T, H)): a float cannot be an array size",
+        "lstm",
+        "H = h0.shape[1]",
+        "H = Wx.shape[1] / 4  # Wx holds four gate blocks",
+        errors=("test_lstm_forward_returns_the_right_types_and_shapes",
+                "test_lstm_forward_matches_the_reference_on_fixed_inputs",
+                "test_lstm_forward_keeps_the_state_on_padding_steps",
+                "test_lstm_forward_recalls_a_bit_after_1000_distractors"),
+        says={"test_lstm_forward_matches_the_reference_on_fixed_inputs":
+              hint("'float' object cannot be interpreted as an integer")},
         unaffected=("sigmoid", "lstm_gates", "lstm_step"),
     ),
 ]
@@ -1143,6 +1239,85 @@ BPTT = [
         "dWx = gWx\n        dWh = gWh\n        dbx = gbx\n        dbh = gbh",
         **seq_broken("gru_backward", TRAINS_GRU, curve=False),
         diagnosis=diagnosed("gru_backward", "gru-bptt-not-summed", "fixed", "random", "hidden"),
+    ),
+    # --- carried gradients never updated, values left as None
+    Bug(
+        "rnn_backward-never-updates-the-carried-gradient",
+        "the step's dh_prev goes to a new name, so the carried gradient it adds stays at zeros (and is returned)",
+        "bptt",
+        "dx[:, t], carried, gWx, gWh, gb = " + RNN_CARRY_CALL,
+        "dx[:, t], dh_prev, gWx, gWh, gb = " + RNN_CARRY_CALL,
+        **seq_broken("rnn_backward", TRAINS_RNN, curve=True),
+        diagnosis=diagnosed("rnn_backward", "bptt-carry-not-updated", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-never-updates-dh",
+        "lstm_step_backward's dh_prev goes to a new name: the carried dh stays at zeros, dc is carried",
+        "bptt",
+        LSTM_CARRY_CALL,
+        LSTM_CARRY_CALL.replace("dx[:, t], dh, dc,", "dx[:, t], dh_prev, dc,"),
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=True),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-carry-not-updated", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "lstm_backward-never-updates-dc",
+        "lstm_step_backward's dc_prev goes to a new name: the dc passed back stays at zeros, dh is carried",
+        "bptt",
+        LSTM_CARRY_CALL,
+        LSTM_CARRY_CALL.replace("dx[:, t], dh, dc,", "dx[:, t], dh, dc_prev,"),
+        **seq_broken("lstm_backward", TRAINS_LSTM, curve=True),
+        diagnosis=diagnosed("lstm_backward", "lstm-bptt-cell-not-updated", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "gru_backward-never-updates-the-carried-gradient",
+        "the step's dh_prev goes to a new name, so the carried gradient it adds stays at zeros (and is returned)",
+        "bptt",
+        "dx[:, t], carried, gWx, gWh, gbx, gbh = " + GRU_CARRY_CALL,
+        "dx[:, t], dh_prev, gWx, gWh, gbx, gbh = " + GRU_CARRY_CALL,
+        **seq_broken("gru_backward", TRAINS_GRU, curve=False),
+        diagnosis=diagnosed("gru_backward", "gru-bptt-carry-not-updated", "fixed", "random", "hidden"),
+    ),
+    Bug(
+        "rnn_backward-starts-a-gradient-sum-at-None",
+        "db = None before the loop, then db += gb: None cannot be added to",
+        "bptt",
+        "prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # (N, T, H): the state each step started from\n"
+        "    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)",
+        "prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # (N, T, H): the state each step started from\n"
+        "    dx, dWx, dWh, db = np.zeros_like(x), np.zeros_like(Wx), np.zeros_like(Wh), None  # db: from the steps",
+        errors=bptt_checks("rnn_backward", "shapes", "pure", *SEQ_VALUES) + (TRAINS_RNN,),
+        says={name: hint("NoneType") for name in bptt_checks("rnn_backward", "shapes", "fixed")},
+        # the curve runs the broken rnn_backward and says so; the kit's own linear probe does not
+        fails=(VANISHING,),
+        passes=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN),
+        unaffected=others("rnn_backward", "gradient_to_first_step"),
+    ),
+    Bug(
+        "rnn_step_backward-helper-without-return",
+        "a helper for the tanh derivative that computes its value and never returns it: da is None",
+        "bptt",
+        "da = dh_next * (1.0 - h ** 2)  # (N, H): through tanh",
+        "def through_tanh(dh, out):  # the gradient through tanh, given its output\n"
+        "        dh * (1.0 - out ** 2)\n"
+        "    da = through_tanh(dh_next, h)  # (N, H)",
+        errors=(bptt_checks("rnn_step_backward", "shapes", "pure", *STEP_VALUES)
+                + bptt_checks("rnn_backward", "shapes", "pure", *SEQ_VALUES) + (TRAINS_RNN,)),
+        says={name: hint("does not have enough dimensions (has 0,")
+              for name in bptt_checks("rnn_step_backward", "shapes", "fixed")},
+        fails=(VANISHING,),
+        passes=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN),
+        unaffected=others("rnn_step_backward", "rnn_backward", "gradient_to_first_step"),
+    ),
+    Bug(
+        "lstm_backward-returns-None-for-dc0",
+        "dc0 left as a placeholder: return dx, dh, None, ...",
+        "bptt",
+        "return dx, dh, dc, dWx, dWh, db",
+        "return dx, dh, None, dWx, dWh, db  # dc0: later",
+        # the shapes are checked first, and name the value that is None; dx is right, so the curve is too
+        fails=bptt_checks("lstm_backward", "shapes", "pure", *SEQ_VALUES) + (TRAINS_LSTM,),
+        says={name: "lstm_backward returned dc0 as None" for name in bptt_checks("lstm_backward", "shapes", "fixed")},
+        unaffected=others("lstm_backward"),
     ),
     # --- gradient_to_first_step
     Bug(

@@ -5,7 +5,9 @@ into its own folder under tmp_path, loaded with `load_submission` like a real ha
 graded once (one worker per entry) on the checks of its own module and of one other
 module. The tests then read that one grading:
 
-* the intended checks fail, and the known mistake is named where mistakes.py has it;
+* the intended checks fail, and the known mistake is named where mistakes.py has it; where
+  the student's code raises (no output to match), the likely cause from EXCEPTION_HINTS
+  is in the message instead;
 * every check of a function the bug does not touch still passes, in the edited module and
   in the other one, so partial credit works;
 
@@ -23,11 +25,15 @@ from autograder import kit
 from autograder.catalogue import all_checks, total_points
 from autograder.impl import WorkerImpl, load_submission
 from autograder.markers import find_regions
-from autograder.mistakes import MISTAKES
+from autograder.mistakes import HINTS, MISTAKES
 from autograder.reference import LiveReference
 from autograder.runner import run_checks
 
-from bugzoo_cases import BUGS, Bug
+from autograder.feedback import EXCEPTION_HINTS
+from bugzoo_cases import BUGS, Bug, hint
+
+#: the hints that came before the zoo could check what an error says (issue 13); every later one needs an entry
+OLDER_EXCEPTION_HINTS = ("matmul", "could not be broadcast", "too many indices", "cannot unpack", "is not defined")
 
 ALTERNATIVE = Path(__file__).resolve().parent / "bugzoo" / "alternative"
 
@@ -114,18 +120,19 @@ def test_each_bug_is_one_edit_inside_a_solution_region_and_names_real_checks(bug
     apply_bug(bug)
     known = {c.name: c for c in all_checks()}
     assert bug.isolation_module in kit.MODULES and bug.isolation_module != bug.module
-    named = (*bug.fails, *bug.errors, *bug.diagnosis, *bug.passes)
+    named = (*bug.fails, *bug.errors, *bug.diagnosis, *bug.passes, *bug.says)
     for name in named:
         assert name in known, f"{bug.name}: no check is named {name}"
         assert known[name].module == bug.module, f"{bug.name}: {name} is not a check of {bug.module}.py"
     assert bug.fails or bug.errors, f"{bug.name}: no check is expected to fail"
     assert set(bug.diagnosis) <= set(bug.fails), f"{bug.name}: a diagnosed check must also be listed in fails"
+    assert set(bug.says) <= set(bug.fails) | set(bug.errors), f"{bug.name}: a check that says why must fail"
     assert not set(bug.passes) & (set(bug.fails) | set(bug.errors))
     for function in bug.unaffected:
         assert function in kit.functions_by_module()[bug.module], f"{bug.name}: {function} is not in {bug.module}.py"
         assert all(known[n].function != function for n in (*bug.fails, *bug.errors)), (
             f"{bug.name}: {function} is declared unaffected but one of its checks is expected to fail")
-    catalogued = {m.key for mistakes in MISTAKES.values() for m in mistakes}
+    catalogued = set(HINTS)  # the variants of autograder/mistakes.py, and the diagnoses read from an answer
     for key in bug.diagnosis.values():
         assert key in catalogued, f"{bug.name}: {key} is not a mistake in autograder/mistakes.py"
 
@@ -149,6 +156,21 @@ def test_the_failure_names_the_intended_mistake(bug, zoo):
     wrong = [f"expected mistake {key!r}; got " + show(results[name])
              for name, key in bug.diagnosis.items() if results[name].mistake != key]
     assert not wrong, f"{bug.name} ({bug.story}):\n\n" + "\n\n".join(wrong)
+
+
+@pytest.mark.parametrize("bug", [bug for bug in BUGS if bug.says], ids=_ids)
+def test_the_failure_says_the_intended_cause(bug, zoo):
+    results = zoo[bug]
+    wrong = [f"expected the message to say {text!r}; got " + show(results[name])
+             for name, text in bug.says.items() if text not in results[name].message]
+    assert not wrong, f"{bug.name} ({bug.story}):\n\n" + "\n\n".join(wrong)
+
+
+def test_every_exception_hint_added_with_the_zoo_has_an_entry_that_raises_it():
+    said = {text for bug in BUGS for text in bug.says.values()}
+    unproven = [needle for needle, _ in EXCEPTION_HINTS
+                if needle not in OLDER_EXCEPTION_HINTS and hint(needle) not in said]
+    assert unproven == []
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=_ids)

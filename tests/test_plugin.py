@@ -14,6 +14,12 @@ pytest_plugins = ["pytester"]
 CATALOGUE = "from autograder.checks.rnn import *  # noqa\nfrom autograder.checks.lstm import *  # noqa\n"
 
 
+@pytest.fixture(autouse=True)
+def quick(pytester):
+    """The plugins the kit's pyproject.toml blocks, blocked in the inner runs too (loading them only costs time)."""
+    pytester.makeini("[pytest]\naddopts = -p no:hypothesispytest -p no:benchmark -p no:anyio\n")
+
+
 @pytest.fixture
 def suite(pytester):
     pytester.makepyfile(test_checks=CATALOGUE)

@@ -11,16 +11,9 @@ from autograder.checks.bptt import LONG_GAP, MARGIN, PASS, SHORT_GAP, TEST_SIZE,
 from solutions import bptt, lstm, memory, rnn
 
 
-@pytest.mark.parametrize("n, gap, seed", [(1, 0, 0), (7, 13, 3), (1024, 50, 71), (512, 10, 72)])
-def test_the_trainers_task_is_make_recall_task(n, gap, seed):
-    x, bits = trainer.recall_task(n, gap, seed)
-    want_x, want_bits = memory.make_recall_task(n, gap, seed)
-    assert np.array_equal(x, want_x) and np.array_equal(bits, want_bits) and bits.dtype == want_bits.dtype
-
-
 def test_training_replays_bit_for_bit_on_the_same_machine():
     """Same functions, data and seed in one process: the same weights to the last bit (a same-machine property only)."""
-    x, bits = trainer.recall_task(256, 8, 5)
+    x, bits = memory.make_recall_task(256, 8, 5)
     runs = [trainer.train_recall(lstm.lstm_forward, bptt.lstm_backward, "lstm", x, bits, 3, steps=30)
             for _ in range(2)]
     (w1, r1, l1), (w2, r2, l2) = runs
@@ -29,14 +22,14 @@ def test_training_replays_bit_for_bit_on_the_same_machine():
 
 
 def test_training_stops_early_once_the_task_is_learned():
-    x, bits = trainer.recall_task(512, 3, 1)
+    x, bits = memory.make_recall_task(512, 3, 1)
     weights, readout, losses = trainer.train_recall(rnn.rnn_forward, bptt.rnn_backward, "rnn", x, bits, 0)
     assert len(losses) < 400
-    assert trainer.accuracy(rnn.rnn_forward, "rnn", *trainer.recall_task(256, 3, 2), weights, readout) == 1.0
+    assert trainer.accuracy(rnn.rnn_forward, "rnn", *memory.make_recall_task(256, 3, 2), weights, readout) == 1.0
 
 
 def test_a_wrong_cell_name_and_an_exploding_gradient_are_named():
-    x, bits = trainer.recall_task(8, 2, 0)
+    x, bits = memory.make_recall_task(8, 2, 0)
     with pytest.raises(ValueError, match="cell must be one of"):
         trainer.train_recall(rnn.rnn_forward, bptt.rnn_backward, "elman", x, bits, 0)
 
@@ -95,8 +88,8 @@ def test_a_graded_training_outcome_survives_a_change_in_the_last_bits(cell):
     """
     forward, backward = experiment.reference_functions()[cell]
     _, _, gap = TRAINING[cell]
-    x, bits = trainer.recall_task(TRAIN_SIZE, gap, 71)
-    x_test, bits_test = trainer.recall_task(TEST_SIZE, gap, 72)
+    x, bits = memory.make_recall_task(TRAIN_SIZE, gap, 71)
+    x_test, bits_test = memory.make_recall_task(TEST_SIZE, gap, 72)
     assert MARGIN > PASS
     for seed in TRAIN_SEEDS:
         plain = trainer.train_recall(forward, backward, cell, x, bits, seed)

@@ -4,7 +4,7 @@
 every such function gets. Each is a named function, so pytest and the class grader see
 ordinary tests:
 
-* types and shapes over several sizes, including N = 1, H = 1 and T = 1;
+* types and shapes over several sizes, including N = 1, T = 1, D = 1 and H = 1;
 * values against the reference on fixed inputs, on seeded random inputs, and (hidden) on
   other seeds and sizes;
 * purity: inputs untouched, the same answer twice;
@@ -14,11 +14,12 @@ ordinary tests:
 import numpy as np
 
 from ..catalogue import check
-from ..feedback import difference, expect_reference, failure
+from ..feedback import CheckFailure, difference, expect_reference, failure, overflow_mistake
 from ..impl import freeze
 from ..inputs import TAKES_LENGTHS, make_inputs, recipe
 
-SHAPE_SIZES = ({"N": 1}, {"H": 1}, {"T": 1, "t": 0, "T_fixed": 1}, {}, {"N": 4, "T": 6, "D": 2, "H": 3, "C": 2, "F": 5})
+SHAPE_SIZES = ({"N": 1}, {"H": 1}, {"T": 1, "t": 0, "T_fixed": 1}, {"D": 1, "F": 1}, {},
+               {"N": 4, "T": 6, "D": 2, "H": 3, "C": 2, "F": 5})
 SQUARE = {"N": 4, "T": 4, "D": 4, "H": 4, "C": 4, "F": 4, "T_fixed": 4, "t": 1}
 PUBLIC_SEEDS = (0, 1, 2)
 ### BEGIN HIDDEN TESTS
@@ -32,14 +33,13 @@ POINTS = {"shapes": 0.5, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.2
           "long": 0.5, "lengths": 0.5, "lengths_hidden": 0.5, "saturate": 0.5}
 
 
-def define_check(namespace, function, name, doc, points, body, *, hidden=False, offline=True, counts_with=""):
+def define_check(namespace, function, name, doc, points, body, *, hidden=False, counts_with=""):
     """Register `body(impl, ref)` as the check `name` of `function` in `namespace` (a module's globals())."""
     def test(impl, ref):
         body(impl, ref)
     test.__doc__ = doc
     test.__module__ = namespace["__name__"]
-    namespace[name] = check(function, points=points, hidden=hidden, name=name, offline=offline,
-                            counts_with=counts_with)(test)
+    namespace[name] = check(function, points=points, hidden=hidden, name=name, counts_with=counts_with)(test)
 
 
 def values_check(function):
@@ -47,9 +47,55 @@ def values_check(function):
     return f"test_{function}_matches_the_reference_on_fixed_inputs"
 
 
-def run_case(impl, ref, function, seed=None, **options):
+def _located(exc, impl, function, seed, options, case):
+    """A crash of the student's code on one case of a check, told with that case and the lines that rebuild it.
+
+    None when `exc` is not such a crash (a function not written yet, a file that does not
+    load, a check's own failure): those say all there is to say already.
+    """
+    from ..impl import CallFailed, LoadError, Missing, NotImplementedYet
+    from ..inputs import DEFAULT_SIZES, SIGNATURES
+    from ..runner import snippet
+    from ..untrusted import MAX_TEXT, clean_text
+
+    if not isinstance(exc, CallFailed) or isinstance(exc, (NotImplementedYet, LoadError, Missing)):
+        return None
+    sizes = {**DEFAULT_SIZES, **options}
+    used = {t.lstrip("0123456789") for _, shape in SIGNATURES[function] for t in shape.removeprefix("int:").split()}
+    used |= {"T", "D"} if "TD" in used else set()
+    used |= {"N", "T"} if options.get("lengths") is not None else set()
+    where = [f"{k} = {v}" for k, v in sizes.items() if k in used]
+    where += [f"scale = {options['scale']:g}"] if options.get("scale", 1.0) != 1.0 else []
+    where += [f"lengths = {options['lengths']!r}"] if options.get("lengths") is not None else []
+    inputs = "the fixed (evenly spaced) inputs" if seed is None else f"the inputs of seed {seed}"
+    lines = "\n".join("      " + line for line in snippet(recipe(function, seed, **options), impl).splitlines())
+    said = clean_text(exc.message, MAX_TEXT // 2)  # a long error message must leave room for the case
+    message = (f"{said}\n  It happened on {inputs}, with {', '.join(where)}{f' ({case})' if case else ''}.\n"
+               f"  To reproduce (paste into Python):\n{lines}")
+    return type(exc)(exc.function, message, exc.traceback, exc.stdout)
+
+
+def call_case(impl, function, seed=None, *, case="", fresh=False, **options):
+    """(args, what the student's `function` returns on make_inputs(function, seed, **options)); a crash says which case."""
     args = make_inputs(function, seed, **options)
-    return args, expect_reference(impl, ref, function, args, call=recipe(function, seed, **options))
+    try:
+        return args, impl.call(function, args, {}, fresh=fresh)
+    except Exception as exc:
+        crash = _located(exc, impl, function, seed, options, case)
+        if crash is None:
+            raise
+        raise crash from None
+
+
+def run_case(impl, ref, function, seed=None, *, case="", **options):
+    args = make_inputs(function, seed, **options)
+    try:
+        return args, expect_reference(impl, ref, function, args, call=recipe(function, seed, **options))
+    except Exception as exc:
+        crash = _located(exc, impl, function, seed, options, case)
+        if crash is None:
+            raise
+        raise crash from None
 
 
 def standard_checks(namespace, function, *, saturate=False, sizes=None, points=None):
@@ -58,39 +104,40 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
     shape_sizes = sizes or SHAPE_SIZES
 
     def shapes(impl, ref):
-        for size in shape_sizes:
-            args = make_inputs(function, 0, **size)
-            got, want = impl.call(function, args, {}), ref.call(function, args)
+        for number, size in enumerate(shape_sizes, 1):
+            args, got = call_case(impl, function, 0, case=f"size {number} of the {len(shape_sizes)} this check tries",
+                                  **size)
+            want = ref.call(function, args)
             problem = difference(got, want, function)
             if problem and ("shape" in problem or "dtype" in problem or "where" in problem or "tuple" in problem):
                 raise failure(impl, ref, function, problem, call=recipe(function, 0, **size))
     define_check(namespace, function, f"test_{function}_returns_the_right_types_and_shapes",
-            f"{function} returns arrays of the right type, dtype and shape (N, H or T equal to 1 too).",
+            f"{function} returns arrays of the right type, dtype and shape (N, T, D or H equal to 1 too).",
             pts["shapes"], shapes, counts_with=values_check(function))
 
     def fixed(impl, ref):
-        run_case(impl, ref, function, **SQUARE)  # square first: a swapped weight shows as wrong values, not an error
-        run_case(impl, ref, function)
+        # square first: a swapped weight shows as wrong values, not an error
+        run_case(impl, ref, function, case="case 1 of 2", **SQUARE)
+        run_case(impl, ref, function, case="case 2 of 2")
     define_check(namespace, function, f"test_{function}_matches_the_reference_on_fixed_inputs",
             f"{function} matches the reference on evenly spaced inputs (CS231n style).", pts["fixed"], fixed)
 
     def random(impl, ref):
-        for seed in PUBLIC_SEEDS:
-            run_case(impl, ref, function, seed)
+        for number, seed in enumerate(PUBLIC_SEEDS, 1):
+            run_case(impl, ref, function, seed, case=f"seed {number} of the {len(PUBLIC_SEEDS)} this check tries")
     define_check(namespace, function, f"test_{function}_matches_the_reference_on_random_inputs",
             f"{function} matches the reference on seeded random inputs.", pts["random"], random)
 
     ### BEGIN HIDDEN TESTS
     def hidden(impl, ref):
-        for seed, size in HIDDEN_CASES:
-            run_case(impl, ref, function, seed, **size)
+        for number, (seed, size) in enumerate(HIDDEN_CASES, 1):
+            run_case(impl, ref, function, seed, case=f"case {number} of {len(HIDDEN_CASES)}", **size)
     define_check(namespace, function, f"test_{function}_matches_the_reference_on_hidden_inputs",
             f"{function} matches the reference on other seeds and sizes.", pts["hidden"], hidden, hidden=True)
     ### END HIDDEN TESTS
 
     def pure(impl, ref):
-        args = make_inputs(function, 7)
-        first = impl.call(function, args, {}, fresh=True)
+        args, first = call_case(impl, function, 7, case="first call", fresh=True)
         mutated = impl.last.mutated
         problem = difference(first, ref.call(function, args), function)
         if problem and "wrong values" not in problem:  # purity is judged on real answers (of any value)
@@ -99,7 +146,7 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
             raise failure(impl, ref, function,
                           f"changed its input(s) in place ({', '.join(mutated)}); work on new arrays "
                           f"(e.g. out = x.copy(), or h = h + ..., not h += ...)", call=recipe(function, 7))
-        second = impl.call(function, args, {}, fresh=True)
+        second = call_case(impl, function, 7, case="second call", fresh=True)[1]
         problem = difference(second, first, function)
         if problem:
             raise failure(impl, ref, function, "gave a different answer when called twice on the same inputs: "
@@ -115,15 +162,15 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
                 f"{function} runs a 500-step sequence and matches the reference.", pts["long"], long)
 
         def lengths(impl, ref):
-            for mode in ("full", "zero", "mixed"):
-                run_case(impl, ref, function, 4, lengths=mode, N=5)
+            for number, mode in enumerate(("full", "zero", "mixed"), 1):
+                run_case(impl, ref, function, 4, case=f"case {number} of 3", lengths=mode, N=5)
         define_check(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps",
                 f"{function} honours lengths: all full (T), all empty (0), and mixed.", pts["lengths"], lengths)
 
         ### BEGIN HIDDEN TESTS
         def lengths_hidden(impl, ref):
-            for seed in (2001, 2002):
-                run_case(impl, ref, function, seed, lengths="mixed", N=7, T=6, D=2, H=3)
+            for number, seed in enumerate((2001, 2002), 1):
+                run_case(impl, ref, function, seed, case=f"case {number} of 2", lengths="mixed", N=7, T=6, D=2, H=3)
         define_check(namespace, function, f"test_{function}_keeps_the_state_on_padding_steps_hidden",
                 f"{function} honours mixed lengths on other seeds and sizes.", pts["lengths_hidden"],
                 lengths_hidden, hidden=True)
@@ -132,11 +179,19 @@ def standard_checks(namespace, function, *, saturate=False, sizes=None, points=N
     if saturate:
         def saturates(impl, ref):
             options = {"scale": 1e3}
-            args = make_inputs(function, 5, **options)
+            args, got = call_case(impl, function, 5, **options)
             want = ref.call(function, args)
-            got = impl.call(function, args, {})
             call = recipe(function, 5, **options)
             if impl.last.warnings:
+                from ..runner import snippet
+
+                tanh = overflow_mistake(function, got, want)
+                if tanh:  # nan only where a tanh alone produced it: not the sigmoid
+                    raise CheckFailure(f"{function} raised a warning on large inputs (|z| ~ 1e3): "
+                                       f"{impl.last.warnings[0]}\n  Likely cause: {tanh.hint}.\n"
+                                       f"  To reproduce (paste into Python):\n"
+                                       + "\n".join("      " + line for line in snippet(call, impl).splitlines()),
+                                       mistake=tanh.key)
                 raise failure(impl, ref, function, f"raised a warning on large inputs (|z| ~ 1e3): "
                               f"{impl.last.warnings[0]}. Compute the sigmoid so exp never sees a large "
                               f"positive number", call=call)

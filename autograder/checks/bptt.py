@@ -71,13 +71,12 @@ def _numeric_seed(impl, ref, function, seed):
 for _f in BACKWARDS:
     define_check(globals(), _f, f"test_{_f}_agrees_with_finite_differences",
                  f"Every gradient {_f} returns matches centred finite differences of {FORWARD_OF[_f]} (relative "
-                 f"error <= {GRADIENT_RTOL:g}).", 0.25, lambda impl, ref, f=_f: _numeric_case(impl, ref, f, 11),
-                 offline=False)
+                 f"error <= {GRADIENT_RTOL:g}).", 0.25, lambda impl, ref, f=_f: _numeric_case(impl, ref, f, 11))
     ### BEGIN HIDDEN TESTS
     if not _f.endswith("_step_backward"):
         define_check(globals(), _f, f"test_{_f}_agrees_with_finite_differences_hidden", "As above, on other seeds.",
                      0.25, lambda impl, ref, f=_f: _numeric_case(impl, ref, f, 1011, 1012),
-                     hidden=True, offline=False)
+                     hidden=True)
     ### END HIDDEN TESTS
 
 
@@ -269,8 +268,7 @@ def recall_after_training(impl, ref, cell, seed, limit):
     weights, readout, losses = train_recall(*_submission_functions(impl, (forward, backward), limit),
                                             cell, x, bits, seed)
     x_test, bits_test = ref.call("make_recall_task", (TEST_SIZE, gap, 72))
-    reference_forward = lambda *args: ref.call(forward, args, remember=False)  # noqa: E731
-    return accuracy(reference_forward, cell, x_test, bits_test, weights, readout), len(losses)
+    return accuracy(ref.tool(impl, forward), cell, x_test, bits_test, weights, readout), len(losses)
 
 
 def _training_check(impl, ref, cell):
@@ -305,19 +303,19 @@ def _training_check(impl, ref, cell):
                   f"on small inputs, so look for what differs on long sequences (T = {gap + 2})", call=call)
 
 
-@check("rnn_backward", points=1.25, group="training", offline=False)
+@check("rnn_backward", points=1.25, group="training")
 def test_rnn_backward_trains_a_vanilla_rnn_to_recall_across_10_steps(impl, ref):
     """Trained with your rnn_forward and rnn_backward, a vanilla RNN recalls the bit across 10 distractors (>= 95%)."""
     _training_check(impl, ref, "rnn")
 
 
-@check("lstm_backward", points=1.5, group="training", offline=False)
+@check("lstm_backward", points=1.5, group="training")
 def test_lstm_backward_trains_an_lstm_to_recall_across_70_steps(impl, ref):
     """Trained with your lstm_forward and lstm_backward, an LSTM recalls the bit across 70 distractors (>= 95%)."""
     _training_check(impl, ref, "lstm")
 
 
-@check("gru_backward", points=1.5, group="training", offline=False)
+@check("gru_backward", points=1.5, group="training")
 def test_gru_backward_trains_a_gru_to_recall_across_70_steps(impl, ref):
     """Trained with your gru_forward and gru_backward, a GRU recalls the bit across 70 distractors (>= 95%)."""
     _training_check(impl, ref, "gru")

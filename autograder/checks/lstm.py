@@ -87,14 +87,16 @@ def recall_check(impl, ref, function, rows):
     h0 = np.zeros((n, 1))
     if function == "lstm_forward":
         Wx, Wh, b, Wy, by = ref.call("latch_lstm_params", ())
-        call = RECALL_CALL + "Wx, Wh, b, Wy, by = latch_lstm_params()  # the reference latch weights\n" \
-            f"hs, cs = lstm_forward(x, np.zeros(({n}, 1)), np.zeros(({n}, 1)), Wx, Wh, b)"
+        call = RECALL_CALL + ("Wx, Wh, b, Wy, by = latch_lstm_params()  # the check hands you the reference's "
+                              "latch weights; yours give the same once they pass\n"
+                              "hs, cs = lstm_forward(x, np.zeros((len(x), 1)), np.zeros((len(x), 1)), Wx, Wh, b)")
         out = impl.lstm_forward(x, h0, h0, Wx, Wh, b)
         hs = out[0] if isinstance(out, (tuple, list)) and out else out
     else:
         Wx, Wh, bx, bh, Wy, by = ref.call("latch_gru_params", ())
-        call = RECALL_CALL + "Wx, Wh, bx, bh, Wy, by = latch_gru_params()  # the reference latch weights\n" \
-            f"hs = gru_forward(x, np.zeros(({n}, 1)), Wx, Wh, bx, bh)"
+        call = RECALL_CALL + ("Wx, Wh, bx, bh, Wy, by = latch_gru_params()  # the check hands you the reference's "
+                              "latch weights; yours give the same once they pass\n"
+                              "hs = gru_forward(x, np.zeros((len(x), 1)), Wx, Wh, bx, bh)")
         hs = impl.gru_forward(x, h0, Wx, Wh, bx, bh)
     if not (isinstance(hs, np.ndarray) and hs.shape == (n, RECALL_GAP + 2, 1)):
         raise failure(impl, ref, function, f"returned {getattr(hs, 'shape', type(hs).__name__)} where states "

@@ -232,7 +232,8 @@ def _handle_call(submission, request, out):
     try:
         tree = encode(value, blobs, strict=False)
     except BaseException as exc:  # e.g. a huge array: refuse it, never crash
-        return _reply_error("exception", f"the value {name} returned could not be sent back: {exc}"), []
+        return _reply_error("exception", f"the value {name} returned could not be sent back: {exc}",
+                            stdout=out.take()), []
     notes = []
     for w in caught[:5]:
         try:
@@ -306,11 +307,14 @@ def serve(fd_in, fd_out):
             write_frame(fd_out, pack({"ok": True}))
             continue
         if op == "import":  # load one module now, so a hang at import costs one timeout, not one per function
+            sys.stdout = sys.stderr = out  # what the module prints at its top level comes back too
             try:
                 submission.module(str(header.get("module")))
-                reply = {"ok": True}
-            except BaseException as exc:
+                reply = {"ok": True, "stdout": out.take()}
+            except BaseException as exc:  # what it printed stays in `out`: the first call's load error carries it
                 reply = {"error": "load_error", "message": f"{type(exc).__name__}: {exc}"[:MAX_TEXT]}
+            finally:
+                sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             write_frame(fd_out, pack(reply))
             continue
         if op == "call":

@@ -1,0 +1,138 @@
+"""The live reference: solutions/ answers every question, in this (trusted) process.
+
+See the package docstring for the questions. solutions/ is imported as the package that
+sits next to this autograder (kit.SOLUTIONS); another package of that name earlier on
+sys.path is refused rather than trusted.
+"""
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+from .. import kit
+
+
+def _reference_module(module, root):
+    """solutions.<module>, checked to come from the folder `root`."""
+    found = importlib.import_module(f"solutions.{module}")
+    if Path(found.__file__).resolve().parent != Path(root).resolve():
+        raise ImportError(f"'solutions' resolves to {Path(found.__file__).parent}, not the kit's {root}; "
+                          f"rename or remove the other folder called solutions")
+    return found
+
+
+def _function(name, root=None):
+    return getattr(_reference_module(kit.module_of()[name], root or kit.SOLUTIONS), name)
+
+
+def _resolve(value, root=None):
+    """Functions travel as Bound: a kit probe is itself; the submission's `name` is the reference's `name`.
+
+    So a check can send the same arguments to both sides, e.g. gradient_to_first_step
+    with Bound("student", "rnn_backward"): each side runs its own rnn_backward.
+    """
+    from ..sandbox.child import resolve_bound
+
+    return resolve_bound(value, lambda name: _function(name, root))
+
+
+class LiveReference:
+    """Computes answers with solutions/ (and mistakes.py) as they are asked for.
+
+    Answers are remembered by the digest of their inputs (up to `memo_size` of them), so a
+    class grading run computes each reference answer once, not once per student.
+    """
+
+    def __init__(self, memo_size=4096, *, root=None):
+        """root: the solutions/ folder (default kit.SOLUTIONS; a release records from the kit's own)."""
+        self.memo, self.memo_size, self.root = {}, memo_size, root
+
+    def call(self, function, args, kwargs=None, *, remember=True):
+        """The reference's `function(*args, **kwargs)`; remember=False for one-off inputs (a student's weights)."""
+        from ..impl import digest, freeze
+
+        key = digest(function, args, kwargs) if remember else None
+        if key is not None and key in self.memo:
+            return self.memo[key]
+        value = self.function(function)(*(_resolve(a, self.root) for a in args), **(kwargs or {}))
+        if key is not None and len(self.memo) < self.memo_size:
+            self.memo[key] = freeze(value)
+        return value
+
+    def numerical_gradients(self, forward, args, upstream):
+        """Centred finite differences of sum(forward(*args) * upstream) for every array in `args`.
+
+        `upstream` is one array, or a tuple matching a tuple-valued forward (lstm_step's
+        (h, c)); a forward returning a tuple with one upstream array uses its first value
+        (lstm_forward's hs). Returns a tuple with one gradient per array argument, computed
+        with the reference numerical_gradient (h = 1e-5).
+        """
+        from ..impl import digest, freeze
+
+        key = digest("numerical:" + forward, (*args, upstream))
+        if key in self.memo:
+            return self.memo[key]
+        numerical_gradient, run = self.function("numerical_gradient"), self.function(forward)
+        ups = upstream if isinstance(upstream, tuple) else (upstream,)
+
+        def loss(position, value):
+            changed = list(args)
+            changed[position] = value
+            out = run(*changed)
+            outs = out if isinstance(out, tuple) else (out,)
+            return sum(float(np.sum(o * u)) for o, u in zip(outs, ups))
+
+        grads = tuple(numerical_gradient(lambda v, k=k: np.array(loss(k, v)), a, np.array(1.0))
+                      for k, a in enumerate(args) if isinstance(a, np.ndarray))
+        if len(self.memo) < self.memo_size:
+            self.memo[key] = freeze(grads)
+        return grads
+
+    def function(self, name):
+        """The reference's own `name`, to run directly (the experiment, benchmarks)."""
+        return _function(name, self.root)
+
+    def tool(self, impl, function):
+        """The reference `function`, to apply to what the submission produced.
+
+        In its arguments, Bound("student", name, **kw) becomes the submission's `name` (each
+        call goes to its worker) and Bound("kit", name, **kw) the reference's. A value of the
+        submission's that the reference cannot use (a wrong shape inside a finite
+        difference, say) fails the check with what went wrong, never as the kit's fault.
+        """
+        from ..feedback import CheckFailure
+        from ..impl import Bound
+
+        def resolve(value):
+            if isinstance(value, Bound) and value.kind == "student":
+                fixed = value.kwargs
+
+                def student(*args, **more):
+                    return impl.call(value.name, args, {**fixed, **more}, remember=False)
+                return student
+            if isinstance(value, Bound):
+                return _resolve(value, self.root)
+            if isinstance(value, (tuple, list)):
+                return type(value)(resolve(v) for v in value)
+            return value
+
+        def apply(*args):
+            try:
+                return self.function(function)(*(resolve(a) for a in args))
+            except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
+                raise CheckFailure(f"the reference {function} could not use what your code returned: "
+                                   f"{type(exc).__name__}: {exc}") from None
+        return apply
+
+    def variants(self, function, args):
+        from ..mistakes import MISTAKES
+
+        out = []
+        resolved = [_resolve(a, self.root) for a in args]
+        for mistake in MISTAKES.get(function, ()):
+            try:
+                out.append((mistake, mistake.variant(*resolved)))
+            except Exception:  # the mistake cannot happen for these inputs (e.g. shapes)
+                continue
+        return out
+
