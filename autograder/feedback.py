@@ -268,10 +268,21 @@ def dependency_verdict(impl, ref, dep):
     return cache[dep]
 
 
+def relies_on(impl, function):
+    """The exercise functions the submission's `function` calls itself, as its worker saw it run (child._Calls).
+
+    The reference's call graph (kit.dependencies) stands in only where the submission's cannot be
+    known: an implementation that does not report its calls.
+    """
+    if not hasattr(impl, "calls_of"):
+        return kit.dependencies().get(function, ())
+    return impl.calls_of(function) or ()
+
+
 def broken_dependencies(impl, ref, function):
     """[(dependency, reason)] for functions `function` relies on that are not right yet."""
     out = []
-    for dep in kit.dependencies().get(function, ()):
+    for dep in relies_on(impl, function):
         if dep in SIGNATURES:
             verdict = dependency_verdict(impl, ref, dep)
             if verdict:
@@ -335,12 +346,35 @@ def failure(impl, ref, function, problem, *, call, args=None, got=None, note="")
     return CheckFailure("\n".join(lines), mistake=mistake.key if mistake else None)
 
 
+def followed_through(impl, ref, function, args, got):
+    """True when `got` is what the reference `function` computes from the submission's own broken dependencies.
+
+    One mistake costs once: lstm_step built on a wrong lstm_gates is judged against the
+    reference step around that lstm_gates, so only lstm_gates loses its points. The
+    functions followed through are recorded in ``impl.followed`` ({function: {dependency}})
+    for the check's result to say so. A handout's reference cannot do this (it has no
+    reference code): there the check fails with "fix X first".
+    """
+    broken = [dep for dep, _ in broken_dependencies(impl, ref, function)]
+    if not broken:
+        return False
+    want = ref.follow_through(impl, function, args, broken)
+    if want is None or not matches(got, want):
+        return False
+    impl.__dict__.setdefault("followed", {}).setdefault(function, set()).update(broken)
+    return True
+
+
 def expect_reference(impl, ref, function, args, *, call):
-    """Call `function` on both sides with `args` and fail with a full message if they differ."""
+    """Call `function` on both sides with `args` and fail with a full message if they differ.
+
+    An answer that differs only because a function it relies on is wrong passes when it
+    is what the reference would compute from that function (`followed_through`).
+    """
     want = ref.call(function, args)
     got = impl.call(function, args, {})
     problem = difference(got, want, function)
-    if problem:
+    if problem and not followed_through(impl, ref, function, args, got):
         raise failure(impl, ref, function, problem, call=call, args=args, got=got)
     return got
 

@@ -328,12 +328,21 @@ class CallInfo:
     warnings: list = field(default_factory=list)   # e.g. "RuntimeWarning: overflow encountered in exp"
     mutated: list = field(default_factory=list)    # arguments changed in place
     stdout: str = ""
+    calls: list = field(default_factory=list)      # exercise functions the call called itself (child._Calls)
 
     @classmethod
     def from_reply(cls, reply):
         def strings(v):
             return [clean_text(s, 300) for s in v[:10]] if isinstance(v, list) else []
-        return cls(strings(reply.get("warnings")), strings(reply.get("mutated")), clean_text(reply.get("stdout", "")))
+        return cls(strings(reply.get("warnings")), strings(reply.get("mutated")), clean_text(reply.get("stdout", "")),
+                   called(reply))
+
+
+def called(reply):
+    """The exercise functions a reply says its call called (names only, each a real exercise function)."""
+    calls = reply.get("calls")
+    known = kit.module_of()
+    return [c for c in calls[:64] if isinstance(c, str) and c in known] if isinstance(calls, list) else []
 
 
 class _Callable:
@@ -347,6 +356,14 @@ class _Callable:
     def _printed(self, source, text):
         if text and self.on_stdout is not None:
             self.on_stdout(source, text)
+
+    def calls_of(self, function):
+        """The exercise functions the submission's `function` was seen calling, or None if it never ran."""
+        return self.__dict__.get("_calls", {}).get(function)
+
+    def _saw_calls(self, function, calls):
+        seen = self.__dict__.setdefault("_calls", {}).setdefault(function, [])
+        seen.extend(c for c in calls if c not in seen)
 
     def __getattr__(self, name):
         if name.startswith("_") or name not in kit.module_of():
@@ -392,7 +409,9 @@ def freeze(value):
 def _raise_for(function, reply):
     kind = reply.get("error")
     cls = _KINDS.get(kind, StudentError) if isinstance(kind, str) else StudentError
-    raise cls(function, reply.get("message", ""), reply.get("traceback", ""), reply.get("stdout", ""))
+    failure = cls(function, reply.get("message", ""), reply.get("traceback", ""), reply.get("stdout", ""))
+    failure.calls = called(reply)
+    raise failure
 
 
 def _cleaned(value):
@@ -431,6 +450,9 @@ class WorkerImpl(_Callable):
         self.memo = {}           # call digest -> (value, CallInfo): checks often repeat a call
         self.cleared = set()     # functions probed after a dependency timed out
         self.imported = set()    # modules loaded in the current worker
+        self.failed = {}         # module -> its load error, as this process saw it (an import that failed)
+        self.stood_in = []       # functions of a module that does not load, answered by the reference (in order)
+        self.reference = None    # what answers stand-ins (set by whoever runs the checks; a LiveReference)
         self._proc = None
         self.calls = 0
         self.spent = 0.0         # wall seconds inside calls, all workers together (see SUBMISSION_BUDGET)
@@ -563,8 +585,10 @@ class WorkerImpl(_Callable):
             value = self._call(function, header, blobs, retry=True)
         except CallFailed as exc:
             self._printed(function, exc.stdout)
+            self._saw_calls(function, getattr(exc, "calls", ()))
             raise
         self._printed(function, self.last.stdout)
+        self._saw_calls(function, self.last.calls)
         if key is not None and self._reply_size <= self.MEMO_LIMIT:
             self.memo[key] = (freeze(value), self.last)
         return value
@@ -582,6 +606,8 @@ class WorkerImpl(_Callable):
             reply = self._exchange(proc, {"op": "import", "module": module}, (), self.timeout)  # counts to the budget
             if isinstance(reply[0], dict) and reply[0].get("ok"):
                 self._printed(f"{module}.py, on import", clean_text(reply[0].get("stdout", "")))
+            elif isinstance(reply[0], dict) and reply[0].get("error") == "load_error":
+                self.failed[module] = clean_text(reply[0].get("message", ""))
         except TimeoutError:
             self._stop()
             for function in [f for f in kit.module_of() if self.submission.module_of(f) == module]:
@@ -597,13 +623,51 @@ class WorkerImpl(_Callable):
                                   f"too (code that waits or loops on every call?)")
 
     def _exchange(self, proc, header, blobs, limit):
-        """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`."""
+        """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`.
+
+        While it waits, a stand-in in the worker may ask for a function of a module that did
+        not load (child._stand_in); each such question is answered here (`_stand_in`).
+        """
         started = time.monotonic()
         try:
             wire.write_frame(proc.to_worker, wire.pack(header, blobs))
-            return self._receive(started + limit)
+            while True:
+                reply, reply_blobs = self._receive(started + limit)
+                if "callback" not in reply:
+                    return reply, reply_blobs
+                wire.write_frame(proc.to_worker, wire.pack(*self._stand_in(reply, reply_blobs)))
         finally:
             self.spent += time.monotonic() - started
+
+    #: stand-in questions answered per submission, at most (each is a reference call in this process)
+    MAX_STAND_INS = 20000
+
+    def _stand_in(self, header, blobs):
+        """The reply to a stand-in's question: the reference's value, only for a module this process saw fail."""
+        name = header.get("callback")
+        if not isinstance(name, str) or name not in kit.module_of():
+            return {"error": "no such exercise function"}, ()
+        module = self.submission.module_of(name)
+        if module not in self.imported:
+            return {"needs_module": module}, ()  # not known yet: the call is made again once it is imported
+        if module not in self.failed:
+            return {"error": f"{module}.py loads, so its {name} is the submission's own"}, ()
+        stand = getattr(self.reference, "stand_in", None)
+        if stand is None:
+            return {"error": f"{module}.py does not load, and nothing here can stand in for its {name}: "
+                             f"fix {module}.py first"}, ()
+        if len(self.stood_in) >= self.MAX_STAND_INS:
+            return {"error": f"{name}: too many calls into {module}.py, which does not load"}, ()
+        try:
+            args = wire.decode({"t": "list", "v": header.get("args", [])}, blobs)
+            kwargs = {str(k): wire.decode(v, blobs) for k, v in dict(header.get("kwargs") or {}).items()}
+            out = []
+            tree = wire.encode(stand(name, args, kwargs), out)
+        except Exception as exc:  # noqa: BLE001 - whatever the submission sent, it gets a reason, not a value
+            return {"error": clean_text(f"{name} could not stand in for these arguments: "
+                                        f"{type(exc).__name__}: {exc}")}, ()
+        self.stood_in.append(name)
+        return {"ok": tree}, out
 
     def _call(self, function, header, blobs, retry=False):
         if self.spent >= self.budget:  # loading and importing count too: every restart re-imports
@@ -639,6 +703,12 @@ class WorkerImpl(_Callable):
                 self.given_up[function] = failure
             raise failure from None
         self._reply_size = sum(len(b) for b in reply_blobs)
+        if reply.get("error") == "needs_module" and reply.get("module") in kit.MODULES \
+                and reply["module"] not in self.imported:
+            self._import(reply["module"])  # now the stand-in can be answered: call again
+            return self._call(function, header, blobs, retry=retry)
+        if self.submission.module_of(function) in self.failed and "error" not in reply:
+            reply = {"error": "load_error", "message": self.failed[self.submission.module_of(function)]}
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
@@ -666,6 +736,7 @@ class LocalImpl(_Callable):
                    "args": copy.deepcopy(list(args)), "kwargs": copy.deepcopy(dict(kwargs))}
         out = child._CappedText()
         reply, blobs = child._handle_call(self, request, out)
+        self._saw_calls(function, called(reply))
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
@@ -673,6 +744,9 @@ class LocalImpl(_Callable):
 
     # the interface child._handle_call expects of a submission
     filenames = frozenset()
+
+    def exercise_functions(self):
+        return [(name, f) for name, f in self.namespace.items() if name in kit.module_of() and callable(f)]
 
     def function(self, name, module):
         target = self.namespace.get(name)

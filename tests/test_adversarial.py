@@ -344,8 +344,20 @@ def test_honest_students_get_exactly_what_they_get_without_the_attackers(main, w
         assert without.run.graded[name].score == pytest.approx(expected_total(SAMPLE[sample], CHECKS))
 
 
+#: what the grader says of a check it passed with the attacker's own dependency (one mistake costs once: the
+#: function is judged on its own work, around the attacked one or a stand-in for a module that does not load)
+JUDGED_ON_ITS_OWN = ("Graded with your own ", "stood in for yours in this check")
+
+
+def _targets(case):
+    """The affected functions the attack is in: those that call no other affected function."""
+    calls = {**kit.dependencies(), "gradient_to_first_step": ("rnn_backward", "lstm_backward")}
+    return {f for f in case.affects if not set(calls.get(f, ())) & set(case.affects)}
+
+
 def _allowed_to_pass(case, result):
-    return any(result.name == p or result.name.endswith(p) for p in (*case.may_pass, *A.INDIRECT))
+    return any(result.name == p or result.name.endswith(p) for p in (*case.may_pass, *A.INDIRECT)) or (
+        result.function not in _targets(case) and any(words in result.message for words in JUDGED_ON_ITS_OWN))
 
 
 @pytest.mark.parametrize("case", params(A.MAIN))

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import difference, expect, failure
+from ..impl import CallFailed
 from ..inputs import make_inputs, recipe
 from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch, standard_checks
 
@@ -58,17 +59,19 @@ def test_lstm_gates_lie_in_their_ranges(impl, ref):
     _gate_ranges(impl, ref, "lstm_gates", ("i", "f", "g", "o"), ("g",), 51)
 
 
-@check("lstm_step", points=1.0, counts_with="test_lstm_gates_lie_in_their_ranges")
+@check("lstm_step", points=1.0, counts_with="test_lstm_step_matches_the_reference_on_fixed_inputs")
 def test_lstm_step_agrees_with_your_lstm_gates(impl, ref):
     """lstm_step is built from lstm_gates: c_t = f * c_prev + i * g and h_t = o * tanh(c_t)."""
     args = make_inputs("lstm_step", 52)
     x_t, h_prev, c_prev, Wx, Wh, b = args
     call = recipe("lstm_step", 52)
-    gates = impl.lstm_gates(x_t, h_prev, Wx, Wh, b)
     step = impl.lstm_step(*args)
+    try:
+        gates = impl.lstm_gates(x_t, h_prev, Wx, Wh, b)
+    except CallFailed:  # no lstm_gates of theirs (an lstm_step written without it): the reference's gates then
+        gates = ref.call("lstm_gates", (x_t, h_prev, Wx, Wh, b))
     if not (isinstance(gates, (tuple, list)) and len(gates) == 4 and all(isinstance(g, np.ndarray) for g in gates)):
-        raise failure(impl, ref, "lstm_step", "cannot be compared with your lstm_gates, which does not return "
-                      "(i, f, g, o) yet: fix lstm_gates first", call=call)
+        gates = ref.call("lstm_gates", (x_t, h_prev, Wx, Wh, b))  # this check is about lstm_step, not lstm_gates
     i, f, g, o = (np.asarray(v, dtype=np.float64) for v in gates)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -5,6 +5,7 @@ sits next to this autograder (kit.SOLUTIONS); another package of that name earli
 sys.path is refused rather than trusted.
 """
 import importlib
+import types
 from pathlib import Path
 
 import numpy as np
@@ -59,20 +60,33 @@ class LiveReference:
             self.memo[key] = freeze(value)
         return value
 
-    def numerical_gradients(self, forward, args, upstream):
+    def numerical_gradients(self, forward, args, upstream, *, impl=None, through=()):
         """Centred finite differences of sum(forward(*args) * upstream) for every array in `args`.
 
         `upstream` is one array, or a tuple matching a tuple-valued forward (lstm_step's
         (h, c)); a forward returning a tuple with one upstream array uses its first value
         (lstm_forward's hs). Returns a tuple with one gradient per array argument, computed
-        with the reference numerical_gradient (h = 1e-5).
+        with the reference numerical_gradient (h = 1e-5). With `through`, the forward is the
+        reference's around the submission's own `through` functions (see `around`), or None
+        when those cannot run.
         """
-        from ..impl import digest, freeze
+        from ..impl import CallFailed, digest, freeze
 
+        if through:
+            try:
+                return self._numerical(self.around(impl, forward, through), args, upstream)
+            except (CallFailed, ArithmeticError, ValueError, TypeError, IndexError, AttributeError):
+                return None
         key = digest("numerical:" + forward, (*args, upstream))
         if key in self.memo:
             return self.memo[key]
-        numerical_gradient, run = self.function("numerical_gradient"), self.function(forward)
+        grads = self._numerical(self.function(forward), args, upstream)
+        if len(self.memo) < self.memo_size:
+            self.memo[key] = freeze(grads)
+        return grads
+
+    def _numerical(self, run, args, upstream):
+        numerical_gradient = self.function("numerical_gradient")
         ups = upstream if isinstance(upstream, tuple) else (upstream,)
 
         def loss(position, value):
@@ -82,15 +96,60 @@ class LiveReference:
             outs = out if isinstance(out, tuple) else (out,)
             return sum(float(np.sum(o * u)) for o, u in zip(outs, ups))
 
-        grads = tuple(numerical_gradient(lambda v, k=k: np.array(loss(k, v)), a, np.array(1.0))
-                      for k, a in enumerate(args) if isinstance(a, np.ndarray))
-        if len(self.memo) < self.memo_size:
-            self.memo[key] = freeze(grads)
-        return grads
+        return tuple(numerical_gradient(lambda v, k=k: np.array(loss(k, v)), a, np.array(1.0))
+                     for k, a in enumerate(args) if isinstance(a, np.ndarray))
 
     def function(self, name):
         """The reference's own `name`, to run directly (the experiment, benchmarks)."""
         return _function(name, self.root)
+
+    def stand_in(self, name, args, kwargs):
+        """`name` for a submission whose module of `name` does not load (impl.WorkerImpl._stand_in): only the value
+        goes back to the worker, and it is never remembered (the arguments are the submission's)."""
+        return self.call(name, tuple(args), kwargs, remember=False)
+
+    def around(self, impl, function, dependencies, heard=None):
+        """The reference `function`, with every call it makes to one of `dependencies` going to the submission's own.
+
+        This is follow-through marking: the reference loop around the student's rnn_step,
+        the reference step around the student's lstm_gates. Only values cross over: each
+        call of a dependency goes to the submission's worker.
+        """
+        reference = self.function(function)
+        names = dict(reference.__globals__)
+
+        def theirs(dep, args, kwargs):
+            value = impl.call(dep, args, kwargs, remember=False)
+            if heard is not None:  # the warnings their functions raised on the way: (function, warning)
+                heard.extend((dep, w) for w in impl.last.warnings)
+            return value
+
+        for dep in dependencies:
+            names[dep] = lambda *args, _dep=dep, **kwargs: theirs(_dep, args, kwargs)
+        rebound = types.FunctionType(reference.__code__, names, reference.__name__, reference.__defaults__,
+                                     reference.__closure__)
+        rebound.__kwdefaults__ = reference.__kwdefaults__
+        return rebound
+
+    def follow_through(self, impl, function, args, dependencies, heard=None):
+        """What the reference `function` gives on `args` when `dependencies` are the submission's, or None when the
+        submission's dependencies cannot give it one (they raise, or return what the reference cannot use).
+        `heard`, a list, collects (dependency, warning) for the warnings the submission's dependencies raised."""
+        from ..impl import CallFailed
+
+        from ..impl import Bound
+
+        def resolve(value):  # a dependency handed in as an argument (Bound("student", "lstm_backward")) is theirs too
+            if isinstance(value, Bound) and value.kind == "student" and value.name in dependencies:
+                return lambda *a, **k: impl.call(value.name, a, {**value.kwargs, **k}, remember=False)
+            if isinstance(value, (tuple, list)):
+                return type(value)(resolve(v) for v in value)
+            return _resolve(value, self.root)
+
+        try:
+            return self.around(impl, function, dependencies, heard)(*(resolve(a) for a in args))
+        except (CallFailed, ArithmeticError, ValueError, TypeError, IndexError, AttributeError):
+            return None
 
     def tool(self, impl, function):
         """The reference `function`, to apply to what the submission produced.

@@ -60,13 +60,18 @@ class RecordingReference:
     def variants(self, function, args):
         return self.live.variants(function, args)
 
-    def numerical_gradients(self, forward, args, upstream):
+    def numerical_gradients(self, forward, args, upstream, *, impl=None, through=()):
+        if through:
+            return self.live.numerical_gradients(forward, args, upstream, impl=impl, through=through)
         value = self.live.numerical_gradients(forward, args, upstream)
         self.numeric[digest("numerical:" + forward, (*args, upstream))] = value
         return value
 
     def tool(self, impl, function):
         return self.live.tool(impl, function)
+
+    def follow_through(self, impl, function, args, dependencies, heard=None):
+        return self.live.follow_through(impl, function, args, dependencies, heard)
 
     def record_trust_inputs(self):
         """The answers a handout's tools are held to (see trust_inputs)."""
@@ -111,7 +116,13 @@ class StoredReference:
                                  f"the handout is older than its checks; ask for a new one")
         return freeze(wire.decode(tree, self.blobs))
 
-    def numerical_gradients(self, forward, args, upstream):
+    def follow_through(self, impl, function, args, dependencies, heard=None):
+        """None: a handout has no reference code to run around the student's functions (it says "fix X first")."""
+        return None
+
+    def numerical_gradients(self, forward, args, upstream, *, impl=None, through=()):
+        if through:
+            return None  # as follow_through
         tree = self.numeric.get(digest("numerical:" + forward, (*args, upstream)))
         if tree is None:
             raise MissingFixture(f"the handout holds no recorded finite differences of {forward} for these inputs")

@@ -6,7 +6,10 @@ Protocol (grading process -> worker, then worker -> grading process), framed by 
   {"op": "call", "function": f, "module": m, "args": [...], "kwargs": {...}}
       -> {"ok": value, "stdout": text} or {"error": kind, "message": ..., "traceback": ..., "stdout": ...}
   {"op": "exit"}
-Error kinds: not_implemented, exception, missing, load_error, exit.
+Error kinds: not_implemented, exception, missing, load_error, exit, needs_module.
+While a call runs, a stand-in for a function of a module that did not load may ask
+(worker -> grading process) {"callback": f, "args": [...], "kwargs": {...}} and gets back
+{"ok": value}, {"error": text} or {"needs_module": m} (import m first, then call again).
 
 Standard library and numpy only (it runs inside the sandbox). Whatever it reports, the
 submission could have changed: the grading process trusts only the values' types and
@@ -157,12 +160,20 @@ class _Submission:
                 return None
 
             def exec_module(self, module):
-                source, filename = sources[module.__name__.rpartition(".")[2]]
+                name = module.__name__.rpartition(".")[2]
+                source, filename = sources[name]
                 module.__file__ = filename
                 import linecache  # so tracebacks show the student's lines
                 linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-                exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+                try:
+                    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+                except BaseException as exc:  # SyntaxError, an exception or sys.exit() at import
+                    errors[name] = exc  # its own functions report this error...
+                    for function, home in _module_of.items():  # ...while other modules get stand-ins
+                        if home == name:
+                            module.__dict__[function] = _stand_in(function)
 
+        errors = self.errors
         sys.meta_path.insert(0, Finder())
 
     def module(self, name):
@@ -173,14 +184,26 @@ class _Submission:
         import importlib
         try:
             module = importlib.import_module(f"{self.package}.{name}")
-        except BaseException as exc:  # SyntaxError, an exception at import, sys.exit() at import
+        except BaseException as exc:  # e.g. a module it imports that is not handed in
             self.errors[name] = exc
             raise
+        if name in self.errors:  # it did not load (exec_module kept the error and left stand-ins)
+            raise self.errors[name]
         self.loaded[name] = module
         return module
 
     def resolve(self, value):
         return resolve_bound(value, lambda name: self.function(name, _module_of.get(name, "")))
+
+    def exercise_functions(self):
+        """[(name, function)] of every exercise function in the modules loaded so far."""
+        out = []
+        for name, home in _module_of.items():
+            module = self.loaded.get(home)
+            function = getattr(module, name, None) if module is not None else None
+            if callable(function):
+                out.append((name, function))
+        return out
 
     def function(self, name, module):
         mod = self.module(module)
@@ -194,11 +217,72 @@ class _Missing(Exception):
     pass
 
 
+class _NeedsModule(BaseException):
+    """The grading process answers a stand-in only once it has seen that module fail to load itself."""
+
+    def __init__(self, module):
+        super().__init__(module)
+        self.module = module
+
+
+#: (fd from the grading process, fd to it), set by serve(): the channel stand-ins ask through
+_PARENT = []
+
+
+def _stand_in(name):
+    """What another module imports in place of `name` when `name`'s own module does not load.
+
+    Calling it asks the grading process, which answers with the reference's value for these
+    arguments (only values cross; the grading process checks that the module really failed
+    to load). So one file that does not load costs its own points, not those of every file
+    that imports it.
+    """
+    def stand_in(*args, **kwargs):
+        fd_in, fd_out = _PARENT
+        blobs = []
+        header = {"callback": name, "args": [encode(a, blobs) for a in args],
+                  "kwargs": {k: encode(v, blobs) for k, v in kwargs.items()}}
+        write_frame(fd_out, pack(header, blobs))
+        reply, reply_blobs = unpack(read_frame(fd_in))
+        if reply.get("needs_module"):
+            raise _NeedsModule(str(reply["needs_module"]))
+        if "error" in reply:
+            raise RuntimeError(str(reply["error"]))
+        return decode(reply.get("ok"), reply_blobs)
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
+
+
 _module_of = {}
 
 
 def _reply_error(kind, message, tb="", stdout=""):
     return {"error": kind, "message": message[:MAX_TEXT], "traceback": tb, "stdout": stdout}
+
+
+class _Calls:
+    """The exercise functions a call of `top` calls itself (directly, not through another), seen by sys.setprofile.
+
+    "Fix X first" advice is then about what the student's code really calls, not about the
+    reference's call graph. Code the submission runs could switch this off; it would only
+    lose itself that advice.
+    """
+
+    def __init__(self, functions, top):
+        self.names = {}
+        for name, function in functions:
+            code = getattr(function, "__code__", None)
+            if code is not None and name != top:
+                self.names[code] = name
+        self.top = getattr(dict(functions).get(top), "__code__", None)
+        self.seen = []
+
+    def __call__(self, frame, event, arg):
+        if event == "call" and frame.f_code in self.names and frame.f_back is not None \
+                and frame.f_back.f_code is self.top:
+            name = self.names[frame.f_code]
+            if name not in self.seen:
+                self.seen.append(name)
 
 
 def _handle_call(submission, request, out):
@@ -215,19 +299,26 @@ def _handle_call(submission, request, out):
     kwargs = submission.resolve(request["kwargs"])
     before = _snapshot(args, kwargs)
     import warnings
+    calls = _Calls(submission.exercise_functions(), name)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            value = function(*args, **kwargs)
+            sys.setprofile(calls)
+            try:
+                value = function(*args, **kwargs)
+            finally:
+                sys.setprofile(None)
+    except _NeedsModule as exc:
+        return {"error": "needs_module", "module": exc.module, "message": "", "stdout": out.take()}, []
     except NotImplementedError as exc:
-        return _reply_error("not_implemented", str(exc) or f"{name} is not implemented yet",
-                            _student_traceback(exc, submission.filenames), out.take()), []
+        return dict(_reply_error("not_implemented", str(exc) or f"{name} is not implemented yet",
+                                 _student_traceback(exc, submission.filenames), out.take()), calls=calls.seen), []
     except SystemExit as exc:
-        return _reply_error("exit", f"{name} called sys.exit({exc.code!r})",
-                            _student_traceback(exc, submission.filenames), out.take()), []
+        return dict(_reply_error("exit", f"{name} called sys.exit({exc.code!r})",
+                                 _student_traceback(exc, submission.filenames), out.take()), calls=calls.seen), []
     except BaseException as exc:
-        return _reply_error("exception", f"{type(exc).__name__}: {exc}",
-                            _student_traceback(exc, submission.filenames), out.take()), []
+        return dict(_reply_error("exception", f"{type(exc).__name__}: {exc}",
+                                 _student_traceback(exc, submission.filenames), out.take()), calls=calls.seen), []
     blobs = []
     try:
         tree = encode(value, blobs, strict=False)
@@ -240,7 +331,7 @@ def _handle_call(submission, request, out):
             notes.append(f"{w.category.__name__}: {w.message}"[:300])
         except BaseException:
             notes.append("a warning")
-    return {"ok": tree, "stdout": out.take(), "warnings": notes,
+    return {"ok": tree, "stdout": out.take(), "warnings": notes, "calls": calls.seen,
             "mutated": _changed(before, function, args, kwargs)}, blobs
 
 
@@ -290,6 +381,7 @@ def _calm_signals():
 
 def serve(fd_in, fd_out):
     """Answer requests until told to exit or the parent goes away."""
+    _PARENT[:] = [fd_in, fd_out]
     out = _CappedText()
     submission = None
     while True:
