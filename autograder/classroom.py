@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import re
-import statistics
 import sys
 import time
 import unicodedata
@@ -29,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import interrupt, kit
+from . import interrupt
 from .catalogue import all_checks
 from .files import write_atomic
 from .grading import (Graded, feedback_html, fingerprint, grade, graded_from_dict, graded_to_dict,
@@ -503,13 +502,9 @@ def _grades_csv_with_not_graded(run, entries, skip):
 
 def _report_with_not_graded(page, run):
     """report.html of an interrupted run: says so at the top and lists the students not graded."""
-    total = len(run.graded) + len(run.not_graded)
-    banner = (f"<p style='border:2px solid #c62828;padding:.6em'><b>This run was interrupted ({_esc(run.interrupted)}) "
-              f"before every student was graded.</b> Graded: {len(run.graded)} of {total} students; every "
-              f"figure on this page is about them only. Not graded ({len(run.not_graded)}): "
-              f"{_esc(', '.join(run.not_graded))}. In grades.csv they have the status \"{NOT_GRADED}\" and an "
-              f"empty total (not 0). Run the same command again to grade them: the students graded so far are "
-              f"kept.</p>")
+    from .exporters.report import interrupted_banner
+
+    banner = interrupted_banner(run, status=NOT_GRADED)
     at = page.find("</h1>")
     if at < 0:
         return page + banner + "\n"
@@ -553,112 +548,8 @@ def grades_csv(graded):
 # ---------------------------------------------------------------------------------------
 # The class report
 
-def _svg_histogram(values, maximum=100.0, bins=10):
-    counts = [0] * bins
-    for v in values:
-        counts[min(bins - 1, int(bins * v / maximum)) if maximum else 0] += 1
-    width, height, pad = 640, 220, 30
-    top = max(counts) or 1
-    bar = (width - 2 * pad) / bins
-    parts = [f"<svg viewBox='0 0 {width} {height + 40}' width='{width}' role='img' aria-label='score distribution'>"]
-    for i, count in enumerate(counts):
-        h = (height - pad) * count / top
-        x = pad + i * bar
-        parts.append(f"<rect x='{x + 2:.1f}' y='{height - h:.1f}' width='{bar - 4:.1f}' height='{h:.1f}' fill='#4a78c2'>"
-                     f"<title>{count} student(s)</title></rect>")
-        if count:
-            parts.append(f"<text x='{x + bar / 2:.1f}' y='{height - h - 4:.1f}' font-size='12' text-anchor='middle'>{count}</text>")
-        lo = maximum * i / bins
-        parts.append(f"<text x='{x + bar / 2:.1f}' y='{height + 16}' font-size='11' text-anchor='middle'>"
-                     f"{lo:g}-{lo + maximum / bins:g}</text>")
-    parts.append(f"<line x1='{pad}' y1='{height}' x2='{width - pad}' y2='{height}' stroke='#333'/>")
-    parts.append(f"<text x='{width / 2}' y='{height + 34}' font-size='12' text-anchor='middle'>total score</text></svg>")
-    return "".join(parts)
-
-
-def _svg_bars(rows, width=860):
-    """rows: [(label, fraction in [0, 1], text)] as horizontal bars."""
-    line = 18
-    label_w = 430
-    height = line * len(rows) + 10
-    parts = [f"<svg viewBox='0 0 {width} {height}' width='{width}' role='img'>"]
-    for i, (label, fraction, text) in enumerate(rows):
-        y = 5 + i * line
-        colour = "#1a7f37" if fraction >= 0.8 else "#d29922" if fraction >= 0.5 else "#c62828"
-        parts.append(f"<text x='{label_w - 6}' y='{y + 12}' font-size='11' text-anchor='end'>{_esc(label)}</text>")
-        parts.append(f"<rect x='{label_w}' y='{y + 2}' width='{(width - label_w - 60) * fraction:.1f}' height='12' fill='{colour}'/>")
-        parts.append(f"<text x='{width - 55}' y='{y + 12}' font-size='11'>{_esc(text)}</text>")
-    return "".join(parts) + "</svg>"
-
-
-def _esc(text):
-    import html
-
-    return html.escape(str(text), quote=True)
-
-
 def report_html(run):
-    from .grading import STYLE
-    from .mistakes import HINTS as hints
+    """OUT/report.html for `run` (see autograder/exporters/report.py); links go to each student's own folder."""
+    from .exporters.report import render
 
-    graded = list(run.graded.values())
-    totals = [g.score for g in graded]
-    checks = graded_checks(graded)
-    maximum = graded[0].max_score if graded else 100.0
-    out = [f"<!doctype html><meta charset=utf-8><title>Class report</title><style>{STYLE.replace('max-width:980px', 'max-width:1100px')}</style>",
-           "<h1>Class report</h1>"]
-    if totals:
-        out.append(f"<p>{len(graded)} students; mean {statistics.mean(totals):.1f}, median "
-                   f"{statistics.median(totals):g}, min {min(totals):g}, max {max(totals):g} (out of {maximum:g}).")
-        levels = Counter(g.sandbox.get("level", "?") for g in graded)
-        out.append(" Sandbox: " + ", ".join(f"{k} ({v})" for k, v in levels.items()) + ".</p>")
-        from .sandbox import warning
-
-        weak = next((w for w in (warning(g.sandbox) for g in graded if g.sandbox.get("level")) if w), None)
-        if weak:  # the instructor's page only: students' feedback pages never say the sandbox was weak
-            out.append(f"<p style='border:2px solid #c62828;padding:.6em'>{_esc(weak)}</p>")
-    if run.changed:
-        out.append("<h2>Changed by this regrade</h2><table><tr><th>student</th><th>old</th><th>new</th></tr>")
-        out += [f"<tr><td>{_esc(s)}</td><td>{a:g}</td><td>{b:g}</td></tr>" for s, (a, b) in run.changed.items()]
-        out.append("</table>")
-    out.append("<h2>Score distribution</h2>" + _svg_histogram(totals, maximum))
-    out.append("<h2>Average per part</h2>")
-    rows = []
-    for module in kit.MODULES:
-        possible = sum(c.points for c in checks if c.module == module)
-        if not possible:
-            continue
-        earned = [sum(r.score for r in g.results if r.module == module) for g in graded]
-        mean = statistics.mean(earned) if earned else 0.0
-        rows.append((f"{module} ({possible:g} points)", mean / possible if possible else 0, f"{mean:.1f}"))
-    out.append(_svg_bars(rows))
-    out.append("<h2>Pass rate of every check</h2><p class=muted>Hardest first; hidden checks marked (h).</p>")
-    rate = []
-    for c in checks:
-        passed = sum(1 for g in graded for r in g.results if r.name == c.name and r.passed)
-        rate.append((passed / len(graded) if graded else 0.0, c))
-    rate.sort(key=lambda item: (item[0], kit.MODULES.index(item[1].module)))
-    out.append(_svg_bars([(c.name.removeprefix("test_")[:64] + (" (h)" if c.visibility == "hidden" else ""),
-                           p, f"{p:.0%}") for p, c in rate]))
-    mistakes = Counter(r.mistake for g in graded for r in g.results if r.mistake)
-    who = {}
-    for g in graded:
-        for r in g.results:
-            if r.mistake:
-                who.setdefault(r.mistake, set()).add(g.student)
-    out.append("<h2>Most common diagnosed mistakes</h2>")
-    if mistakes:
-        out.append("<table><tr><th>mistake</th><th>students</th><th>what it means</th></tr>")
-        for key, _ in mistakes.most_common():
-            out.append(f"<tr><td><code>{_esc(key)}</code></td><td>{len(who[key])}: {_esc(', '.join(sorted(who[key])))}"
-                       f"</td><td>{_esc(hints.get(key, ''))}</td></tr>")
-        out.append("</table>")
-    else:
-        out.append("<p>None diagnosed.</p>")
-    out.append("<h2>Students</h2><table><tr><th>student</th><th>total</th><th>status</th><th>time</th><th></th></tr>")
-    for g in graded:
-        link = f"{_safe_name(g.student)}/feedback.html"
-        out.append(f"<tr><td>{_esc(g.student)}</td><td>{g.score:g}</td><td>{_esc(g.status)}</td>"
-                   f"<td>{g.seconds:.2f} s</td><td><a href='{_esc(link)}'>feedback</a></td></tr>")
-    out.append("</table>")
-    return "\n".join(out) + "\n"
+    return render(run, folder_of=_safe_name)
