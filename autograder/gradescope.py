@@ -8,7 +8,8 @@ student's files in /autograder/submission, runs run_autograder, and reads
 
 `run_autograder` always leaves a valid results.json behind. The grader itself catches
 everything a submission can do. If the grader is killed anyway (the time budget,
-AUTOGRADER_BUDGET seconds), the shell script writes a zero-score file that says so.
+three quarters of the assignment's timeout, `rnn-grade gradescope --timeout`), or cannot
+even start, the shell script writes a zero-score file that says so.
 AUTOGRADER_ROOT replaces /autograder, which lets the tests run it on a fake tree.
 """
 import io
@@ -41,15 +42,30 @@ PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON=python3
 mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
-cd "$ROOT/source" || exit 0
-timeout --signal=KILL "${AUTOGRADER_BUDGET:-540}" "$PYTHON" -m autograder gradescope-run --root "$ROOT"
-if [ ! -s "$ROOT/results/results.json" ]; then
-  cat > "$ROOT/results/results.json" <<'JSON'
-{"score": 0.0, "output": "The autograder stopped before it could finish grading (it ran out of time or was killed). Nothing you did is lost: please resubmit or contact the course staff.", "tests": []}
+give_up() {  # a zero-score results.json that says why (the text has no quotes or backslashes)
+  cat > "$ROOT/results/results.json" <<JSON
+{"score": 0.0, "output": "$1 Nothing you did is lost: please resubmit or contact the course staff.", "tests": []}
 JSON
+}
+if ! cd "$ROOT/source"; then
+  give_up "The autograder could not start: its own files are missing from this image."
+  exit 0
+fi
+# the autograder timeout set for this assignment on Gradescope (rnn-grade gradescope --timeout): grading is
+# stopped after three quarters of it, so that there is always time left to write results.json
+ASSIGNMENT_TIMEOUT="${ASSIGNMENT_TIMEOUT:-__TIMEOUT__}"
+BUDGET="${AUTOGRADER_BUDGET:-$(( ASSIGNMENT_TIMEOUT * 3 / 4 ))}"
+[ "$BUDGET" -ge 1 ] 2>/dev/null || BUDGET=1  # timeout 0 would mean no limit at all
+timeout --signal=KILL "$BUDGET" "$PYTHON" -m autograder gradescope-run --root "$ROOT"
+if [ ! -s "$ROOT/results/results.json" ]; then
+  give_up "The autograder stopped before it could finish grading (it ran out of time or was killed)."
 fi
 exit 0
 """
+
+#: Gradescope's own default autograder timeout, in seconds (the zip assumes it unless told --timeout)
+DEFAULT_TIMEOUT = 600
+
 
 #: the weakest sandbox level run_autograder grades at (RNN_KIT_REQUIRE_SANDBOX overrides it; "none" grades
 #: at any level, for an image where neither bubblewrap nor Landlock can work)
@@ -59,12 +75,19 @@ REQUIRED_SANDBOX = "landlock"
 CONTENTS = ("autograder", "solutions", "exercises", "pyproject.toml", "README.md")
 
 
-def write_zip(out):
-    """Write the autograder zip to `out`; return the number of files in it."""
+def write_zip(out, *, timeout=DEFAULT_TIMEOUT):
+    """Write the autograder zip to `out`; return the number of files in it.
+
+    timeout: the autograder timeout set for the assignment on Gradescope, in seconds; grading
+    stops after three quarters of it (run_autograder), leaving time to write results.json.
+    """
+    if not 60 <= timeout <= 24 * 3600:
+        raise ValueError(f"--timeout must be Gradescope's autograder timeout in seconds (60 or more); got {timeout}")
     buffer = io.BytesIO()
     count = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        run_autograder = RUN_AUTOGRADER.replace("__TIMEOUT__", str(int(timeout)))
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run_autograder)):
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | 0o755) << 16
             archive.writestr(info, text)

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import kit, untrusted
 from .catalogue import all_checks, total_points
 from .impl import DEFAULT_TIMEOUT, SubmissionError, WorkerImpl, load_submission
-from .runner import Result, apply_gates, run_checks, summary
+from .runner import Result, apply_gates, format_causes, run_checks, summary
 
 #: limits on what a zip may unpack to
 ZIP_MAX_FILES = 500
@@ -238,10 +238,17 @@ def _hidden_output(r):
 
 def gradescope_results(graded):
     """Gradescope's results.json as a dict (autograder_samples specs)."""
-    data = summary(graded.results)
-    lines = [f"Score: {graded.score:g} / {graded.max_score:g}"]
+    # the output is visible at once, the hidden checks only once grades are published: it counts public checks only
+    public = [r for r in graded.results if r.visibility == "public"]
+    data = summary(public)
+    hidden = sum(r.points for r in graded.results if r.visibility != "public")
+    lines = [f"Checks you can see now: {sum(r.score for r in public):g} / {sum(r.points for r in public):g}"
+             + (f" ({hidden:g} more points are in hidden checks, shown when grades are published)" if hidden else "")]
     for module, m in data["modules"].items():
         lines.append(f"  {module:<12} {m['earned']:g} / {m['possible']:g}")
+    if data["causes"]:
+        lines.append("What cost points in these checks, one line per cause:")
+        lines += format_causes(data["causes"])
     if data["next"]:
         lines.append(f"Next thing to fix: {data['next']['function']} ({data['next']['module']}.py)")
     lines += [f"Note: {n}" for n in graded.notes]
@@ -287,7 +294,8 @@ def write_results(graded, path):
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;overflow-wrap:anywhere}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+h1,pre,td{overflow-wrap:anywhere} td:first-child,td:last-child{white-space:nowrap;width:1%}
 h1{font-size:1.6em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%} td,th{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 .pass{color:#1a7f37} .fail{color:#c62828} .muted{color:#777} pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:8px;border-radius:4px;margin:4px 0}
@@ -315,24 +323,44 @@ def feedback_html(graded):
         out.append(f"<tr><td>{esc(module)}</td><td>{m['earned']:g} / {m['possible']:g}</td>"
                    f"<td style='width:50%'><div class=bar><span style='width:{width:.0f}%'></span></div></td></tr>")
     out.append("</table>")
-    def row(r):
+    def row(r, shown=None):
+        """One check; `shown` (a set) holds the messages already on the page in this group: each appears once."""
         mark = "<span class=pass>passed</span>" if r.passed else f"<span class=fail>{esc(r.status)}</span>"
         title = esc(r.name.removeprefix("test_").replace("_", " "))
         tag = " <span class=muted>(hidden)</span>" if r.visibility == "hidden" else ""
         body = ""
         if not r.passed or (r.message and r.score < r.points):  # a failure, or a pass whose points wait for another
-            body = f"<pre>{esc(_hidden_output(r) if r.visibility == 'hidden' else r.message)}</pre>"
+            text = _hidden_output(r) if r.visibility == "hidden" else r.message
+            if shown is not None and text in shown:
+                body = " <span class=muted>(the same message as above)</span>"
+            else:
+                body = f"<pre>{esc(text)}</pre>"
+                if shown is not None:
+                    shown.add(text)
         return f"<tr><td>{mark}</td><td>{title}{tag}{body}</td><td>{r.score:g} / {r.points:g}</td></tr>"
 
+    by_name = {r.name: r for r in graded.results}
+    if data["causes"]:  # one entry per cause, its checks folded beneath it, the biggest first
+        out.append("<h2>What cost points, by cause</h2>")
+        for cause in data["causes"]:
+            shown = set()
+            kept = (f"<p class=muted>{esc(', '.join(cause['graded_with']))} kept their points: they were graded "
+                    f"with your {esc(', '.join(cause['functions']))}, as the reference would use it.</p>"
+                    if cause["graded_with"] else "")
+            count = len(cause["checks"])
+            opened = " open" if cause is data["causes"][0] else ""
+            out.append(f"<details class=cause{opened}><summary><b>{cause['points']:g} points</b>: {esc(cause['title'])} "
+                       f"<span class=muted>({count} check{'s' if count != 1 else ''})</span></summary>{kept}"
+                       f"<table>" + "".join(row(by_name[n], shown) for n in cause["checks"]) + "</table></details>")
     for module in data["modules"]:
         results = [r for r in graded.results if r.module == module]
-        failed, passed = [r for r in results if not r.passed], [r for r in results if r.passed]
+        passed = [r for r in results if r.passed and r.score == r.points]
         out.append(f"<h2>{esc(module)}.py: {esc(kit.LESSON_PARTS.get(module, ''))}</h2>")
-        if failed:  # what to fix first, then the passed checks folded away
-            out.append("<table>" + "".join(row(r) for r in failed) + "</table>")
-        if passed:
+        if passed:  # the checks that earned their points, folded away
             out.append(f"<details><summary>{len(passed)} of {len(results)} checks passed"
                        f"</summary><table>" + "".join(row(r) for r in passed) + "</table></details>")
+        else:
+            out.append(f"<p class=muted>none of its {len(results)} checks passed yet</p>")
     out.append(f"<p class=muted>Graded in {graded.seconds:.2f} s.</p>")  # the sandbox level is for the instructor
     return "\n".join(out) + "\n"
 

@@ -184,12 +184,40 @@ def _read_module(sub, folder, name, limit):
         return None
 
 
+#: the names browsers and file managers give a second download or copy of rnn.py: "rnn (1).py" (Chrome, Edge),
+#: "rnn(1).py" (Firefox), "rnn-1.py", "rnn 2.py" and "rnn copy.py" (macOS), "rnn - Copy.py" (Windows)
+_COPY = re.compile(r"^(?P<module>[a-z_]+)(?: ?\(\d{1,3}\)|-\d{1,3}| \d{1,3}| copy(?: \d{1,3})?"
+                   r"| - Copy(?: \(\d{1,3}\))?)\.py$")
+
+
+def _newest_copy(folder, kinds, module, notes):
+    """Which file holds `module`: <module>.py, or the newest of it and its renamed copies (said in a note)."""
+    name = f"{module}.py"
+    copies = sorted(n for n in kinds if (m := _COPY.match(n)) and m.group("module") == module
+                    and kinds[n] == "file")
+    if not copies:
+        return name if name in kinds else None
+    candidates = ([name] if kinds.get(name) == "file" else []) + copies
+    try:
+        chosen = max(candidates, key=lambda n: (folder.modified(n), n == name))
+    except OSError:
+        return name if name in kinds else None
+    others = [untrusted.shown(n) for n in candidates if n != chosen]
+    if others:
+        notes.append(f"graded {untrusted.shown(chosen)} as {name}: the newest of "
+                     f"{', '.join([untrusted.shown(chosen), *others])} (second downloads or copies of one file)")
+    else:
+        notes.append(f"graded {untrusted.shown(chosen)} as {name} (the name a browser or file manager gives a "
+                     f"second download or a copy); name it {name} next time")
+    return chosen
+
+
 def _from_directory(folder, label, depth=0):
     sub = Submission(label)
     kinds = folder.kinds()
     for module in kit.MODULES:
-        name = f"{module}.py"
-        if name not in kinds:
+        name = _newest_copy(folder, kinds, module, sub.notes)
+        if name is None:
             continue
         if kinds[name] != "file":
             sub.notes.append(str(untrusted.refusal(name, kinds[name])))

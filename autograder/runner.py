@@ -339,6 +339,121 @@ def next_to_fix(results):
     return out
 
 
+#: statuses of a function that has not been written or handed in yet: one "not started" cause for them all
+NOT_STARTED = ("not implemented", "missing")
+_GRADED_WITH = re.compile(r"^Graded with your own ([\w, ]+), which (?:is|are) not right yet")
+_FIX_FIRST = re.compile(r"\b[Ff]ix (\w+) first\b")
+
+
+def causes(results):
+    """What cost points, one entry per cause, the most points first (then lesson order).
+
+    A cause is a file that does not load (one entry for every check it stopped), a mistake
+    the kit diagnosed (one entry per mistake, over all the functions it showed in), any
+    other failure of one function (one entry per function), or, last, the functions not
+    started yet (one entry for all of them). A failure that says "fix X first" joins X's
+    cause, and so does one whose points wait for another check (runner.apply_gates); X
+    itself may have kept its points through follow-through, and then its dependency's cause
+    is the one. Each entry is a dict: kind ("load", "mistake", "function", "not started"),
+    title (a sentence), points (lost), checks (their names), functions, and graded_with:
+    the functions that kept their points although they rely on this one. A hidden check
+    joins its cause by its function, its mistake or its advice, and adds no text of its own.
+    """
+    from .catalogue import by_name
+
+    order = {f: i for i, f in enumerate(kit.module_of())}
+    entries, home = {}, {}  # cause key -> entry; function -> the cause key its own failures went to
+
+    def entry(key, kind, title, function):
+        e = entries.setdefault(key, {"kind": kind, "title": "", "points": 0.0, "checks": [], "functions": [],
+                                     "graded_with": []})
+        e["title"] = e["title"] or title
+        if function not in e["functions"]:
+            e["functions"].append(function)
+        home.setdefault(function, key)
+        return e
+
+    def first_line(r):
+        return r.message.splitlines()[0].strip() if r.message and r.visibility == "public" else ""
+
+    kept = {}  # function -> the dependency it was graded with (follow-through)
+    for r in results:
+        found = _GRADED_WITH.match(r.message or "") if r.passed else None
+        if found:
+            kept.setdefault(r.function, found.group(1).split(",")[0].strip())
+
+    def owner(function):
+        """The cause key `function`'s trouble belongs to, following follow-through to the root."""
+        seen = set()
+        while function not in home and function in kept and function not in seen:
+            seen.add(function)
+            function = kept[function]
+        return home.get(function)
+
+    later = []
+    for r in results:
+        lost = r.points - r.score
+        if r.passed and not lost:
+            continue
+        advice = _FIX_FIRST.search(r.message or "")
+        if r.status == "error" and " could not be loaded: " in r.message:
+            module = r.message.split(".py could not be loaded", 1)[0].rsplit(None, 1)[-1]
+            said = first_line(r).split("could not be loaded: ", 1)[-1]
+            title = (f"{module}.py was not handed in" if f"No module named 'submission.{module}'" in said
+                     else f"{module}.py does not load: {said}" if said else "")
+            e = entry(("load", module), "load", title, r.function)
+        elif r.mistake:
+            hint = next((line.strip().removeprefix("Likely cause:").strip().rstrip(".")
+                         for line in r.message.splitlines() if line.strip().startswith("Likely cause:")), "")
+            e = entry(("mistake", r.mistake), "mistake", hint if r.visibility == "public" else "", r.function)
+        elif r.passed or advice:  # points waiting for another check, or told to fix another function first
+            later.append((r, lost, advice))
+            continue
+        elif r.status in NOT_STARTED:
+            e = entry(("not started",), "not started", "", r.function)
+        else:
+            e = entry(("function", r.function), "function", first_line(r), r.function)
+        e["points"] += lost
+        e["checks"].append(r.name)
+    checks = by_name()
+    for r, lost, advice in sorted(later, key=lambda item: item[2] is None):  # advice first, then gated points
+        gate = checks.get(r.name)
+        target = advice.group(1) if advice else checks[gate.counts_with].function if gate and gate.counts_with \
+            and gate.counts_with in checks else r.function
+        key = owner(target) or owner(r.function)
+        e = entries[key] if key else entry(("function", r.function), "function", first_line(r), r.function)
+        home.setdefault(r.function, key or ("function", r.function))
+        e["points"] += lost
+        e["checks"].append(r.name)
+    for function, dep in kept.items():  # who kept their points thanks to follow-through, under that cause
+        key = owner(dep)
+        if key and function not in entries[key]["graded_with"]:
+            entries[key]["graded_with"].append(function)
+    out = list(entries.values())
+    for e in out:
+        e["points"] = round(e["points"], 4)
+        if e["kind"] == "not started":
+            e["title"] = f"not started yet: {', '.join(e['functions'])}"
+        elif not e["title"]:
+            e["title"] = f"{', '.join(e['functions'])}: a hidden check failed"
+        elif e["kind"] == "mistake":
+            e["title"] = f"{e['title']} ({', '.join(e['functions'])})"
+    return sorted(out, key=lambda e: (e["kind"] == "not started", -e["points"],
+                                      min(order.get(f, 99) for f in e["functions"])))
+
+
+def format_causes(found, *, limit=8):
+    """Lines for the first `limit` causes: points lost, what, how many checks, who kept their points."""
+    lines = []
+    for e in found[:limit]:
+        kept = f"; {', '.join(e['graded_with'])} kept their points, graded with yours" if e["graded_with"] else ""
+        count = len(e["checks"])
+        lines.append(f"  {e['points']:>6.2f}  {e['title']} ({count} check{'s' if count != 1 else ''}{kept})")
+    if len(found) > limit:
+        lines.append(f"          ... and {len(found) - limit} more")
+    return lines
+
+
 def summary(results, *, held_back=0.0):
     """A dict for JSON: totals, per-module scores, every check, and the next thing to fix."""
     modules = {}
@@ -356,6 +471,7 @@ def summary(results, *, held_back=0.0):
         "modules": {k: {**v, "earned": round(v["earned"], 4), "possible": round(v["possible"], 4)}
                     for k, v in sorted(modules.items(), key=lambda kv: order.get(kv[0], 99))},
         "next": next_to_fix(results),
+        "causes": causes(results),
         "checks": [asdict(r) for r in results],
     }
 
@@ -385,6 +501,9 @@ def format_summary(data, *, title="rnn-kit"):
     if data["held_back"]:
         lines.append(f"  {data['held_back']:.2f} more points are not checked here: the hidden checks, which test the "
                      f"same things on other inputs when you are graded.")
+    if data.get("causes"):
+        lines.append("What cost points, one line per cause:")
+        lines += format_causes(data["causes"])
     if data["next"]:
         lines += format_next(data["next"])
     elif data["checks"]:

@@ -206,6 +206,10 @@ class Folder:
                                    else describe(mode))
         return out
 
+    def modified(self, name):
+        """When the entry `name` was last written (seconds since the epoch), without following a link."""
+        return os.stat(name, dir_fd=self.fd, follow_symlinks=False).st_mtime
+
     def read(self, name, limit):
         """The bytes of the regular file `name` in this folder, counted against the submission's budget."""
         with open_regular(name, limit, dir_fd=self.fd) as handle:

@@ -18,9 +18,25 @@ SCHEMA = json.loads((kit.ROOT / "autograder" / "schemas" / "gradescope_results.s
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    run = grade_class(SAMPLE, out, jobs=2, timeout=3.0, progress=False)
+def demo(tmp_path_factory):
+    """README's main job, run once as a newcomer runs it; the other tests read what it wrote."""
+    where = tmp_path_factory.mktemp("demo")
+    result = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(where / "demo")],
+                            capture_output=True, text=True, timeout=300, cwd=where)
+    return where, result
+
+
+@pytest.fixture(scope="module")
+def graded(demo):
+    from types import SimpleNamespace
+
+    from autograder.grading import graded_from_dict
+
+    where, result = demo
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = where / "demo"  # the sample students' names are plain folder names
+    run = SimpleNamespace(out=out, graded={s: graded_from_dict(json.loads((out / s / "graded.json").read_text()))
+                                           for s in EXPECTED})
     return out, run
 
 
@@ -89,18 +105,17 @@ def test_the_report_shows_the_distribution_pass_rates_and_common_mistakes(graded
         assert mistake in report
 
 
-def test_a_rerun_keeps_unchanged_students_and_regrades_a_changed_one(graded, tmp_path):
-    _, first = graded
-    submissions = tmp_path / "class"
-    shutil.copytree(SAMPLE, submissions)
-    out = tmp_path / "out"
-    shutil.copytree(first.out, out)
+def test_a_rerun_keeps_unchanged_students_and_regrades_a_changed_one(tmp_path):
+    submissions, out = tmp_path / "class", tmp_path / "out"
+    for student in ("ada", "finn"):
+        shutil.copytree(SAMPLE / student, submissions / student)
+    grade_class(submissions, out, jobs=1, timeout=3.0, progress=False)
     again = grade_class(submissions, out, jobs=1, timeout=3.0, progress=False)
-    assert sorted(again.skipped) == sorted(EXPECTED)
+    assert sorted(again.skipped) == ["ada", "finn"]
     fixed = (kit.SOLUTIONS / "rnn.py").read_text()
     (submissions / "finn" / "rnn.py").write_text(fixed)  # finn fixes his missing bias
     third = grade_class(submissions, out, jobs=1, timeout=3.0, progress=False)
-    assert "finn" not in third.skipped and len(third.skipped) == len(EXPECTED) - 1
+    assert third.skipped == ["ada"]
     assert third.changed["finn"] == (pytest.approx(EXPECTED["finn"]["total"]), 100.0)
     assert "Changed by this regrade" in (out / "report.html").read_text()
 
@@ -115,9 +130,8 @@ def test_rnn_grade_grade_prints_a_table_and_writes_gradescope_json(tmp_path):
     assert data["score"] == pytest.approx(EXPECTED["mia"]["total"])
 
 
-def test_the_readme_main_job_rnn_grade_demo_runs_and_says_where_the_report_is(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(tmp_path / "demo")],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+def test_the_readme_main_job_rnn_grade_demo_runs_and_says_where_the_report_is(demo):
+    tmp_path, result = demo
     assert result.returncode == 0, result.stderr[-2000:]
     assert "14 students (14 graded now, 0 kept)" in result.stdout
     assert f"Open {tmp_path / 'demo' / 'report.html'} in a browser" in result.stdout
@@ -153,3 +167,25 @@ def test_skip_training_leaves_the_group_out_of_scores_csv_and_report_and_a_full_
     assert float(rows["ada"]["total"]) == float(rows["ada"]["max_score"]) == 100
     assert all(float(rows["ada"][c.name]) == c.points for c in training)
     assert float(rows["finn"]["total"]) == pytest.approx(EXPECTED["finn"]["total"])
+
+
+def test_every_feedback_page_leads_with_one_entry_per_cause(graded):
+    """One mistake is one entry, whatever number of checks it cost: the CS231n order, a file that does not load."""
+    from autograder.runner import causes
+
+    out, run = graded
+    for student, g in run.graded.items():
+        found = causes(g.results)
+        assert sum(c["points"] for c in found) == pytest.approx(g.max_score - g.score), student
+        assert sorted(n for c in found for n in c["checks"]) == sorted(
+            r.name for r in g.results if r.score < r.points), student  # every lost point under exactly one cause
+        page = (out / student / "feedback.html").read_text()  # the sample students' names are plain folder names
+        if found:
+            assert page.count("<details class=cause") == len(found), student
+            assert page.index("What cost points, by cause") < page.index("checks passed"), student
+    one = {s: causes(run.graded[s].results) for s in ("cara", "dev", "finn", "gia")}
+    assert {s: len(c) for s, c in one.items()} == {"cara": 1, "dev": 1, "finn": 1, "gia": 1}
+    assert one["cara"][0]["kind"] == "mistake" and "CS231n" in one["cara"][0]["title"]
+    assert {"lstm_step", "lstm_forward", "lstm_backward"} <= set(one["cara"][0]["graded_with"])
+    ivy = causes(run.graded["ivy"].results)
+    assert sum(c["kind"] == "load" for c in ivy) == 1 and ivy[0]["title"].startswith("gru.py does not load")

@@ -59,7 +59,7 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root_and_the_hidden_checks_
         assert "BEGIN HIDDEN TESTS" in archive.read("autograder/checks/rnn.py").decode()
 
 
-@pytest.mark.parametrize("student", ["ada", "cara", "hugo", "ivy", "jon", "mia.zip"])
+@pytest.mark.parametrize("student", ["ada", "cara", "hugo", "ivy", "mia.zip"])  # timeouts: test_budgets, the demo
 def test_run_autograder_grades_a_submission_into_results_json(student, autograder_zip, tmp_path):
     root = fake_root(tmp_path, autograder_zip, SAMPLE / student)
     data = run_autograder(root)
@@ -68,6 +68,15 @@ def test_run_autograder_grades_a_submission_into_results_json(student, autograde
     failed = sorted(t["extra_data"]["check"] for t in data["tests"] if t["status"] == "failed")
     assert failed == EXPECTED[name]["fails"]
     assert any(t["visibility"] == "after_published" for t in data["tests"])
+    # the visible output counts the visible checks only: no hidden check's points show before publication
+    visible = [t for t in data["tests"] if t["visibility"] == "visible"]
+    first = data["output"].splitlines()[0]
+    assert first.startswith(f"Checks you can see now: {sum(t['score'] for t in visible):g} / "
+                            f"{sum(t['max_score'] for t in visible):g}"), first
+    for part in {t["tags"][0] for t in data["tests"]}:
+        mine = [t for t in visible if t["tags"][0] == part]
+        assert f"  {part:<12} {sum(t['score'] for t in mine):g} / {sum(t['max_score'] for t in mine):g}" \
+            in data["output"].splitlines()
 
 
 def test_an_unreadable_submission_still_gets_a_valid_results_file(autograder_zip, tmp_path):
@@ -93,3 +102,35 @@ def test_run_autograder_refuses_to_grade_unconfined_and_says_it_is_not_a_score(a
     allowed = run_autograder(fake_root(tmp_path / "anyway", autograder_zip, SAMPLE / "ada"), RNN_KIT_NO_BWRAP="1",
                              RNN_KIT_NO_LANDLOCK="1", RNN_KIT_REQUIRE_SANDBOX="none")
     assert allowed["score"] == pytest.approx(EXPECTED["ada"]["total"])
+
+
+def test_a_missing_source_folder_still_leaves_a_valid_results_file(tmp_path):
+    """run_autograder as Gradescope would run it from a broken image: no source/ to cd into."""
+    from autograder.gradescope import RUN_AUTOGRADER
+
+    script = tmp_path / "run_autograder"
+    script.write_text(RUN_AUTOGRADER.replace("__TIMEOUT__", "600"))
+    root = tmp_path / "autograder"
+    root.mkdir()
+    result = subprocess.run(["bash", str(script)], env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    data = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["score"] == 0.0 and "could not start" in data["output"]
+
+
+def test_the_grading_budget_is_three_quarters_of_the_assignment_timeout(tmp_path):
+    with pytest.raises(ValueError, match="--timeout"):
+        write_zip(tmp_path / "a.zip", timeout=30)
+    write_zip(tmp_path / "b.zip", timeout=120)
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        script = archive.read("run_autograder").decode()
+    assert 'ASSIGNMENT_TIMEOUT="${ASSIGNMENT_TIMEOUT:-120}"' in script
+    assert "$(( ASSIGNMENT_TIMEOUT * 3 / 4 ))" in script
+
+
+def test_a_run_cut_short_by_the_assignment_timeout_still_leaves_a_valid_results_file(autograder_zip, tmp_path):
+    root = fake_root(tmp_path, autograder_zip, SAMPLE / "ada")
+    data = run_autograder(root, ASSIGNMENT_TIMEOUT="2")  # a budget of 1 s: killed long before it finishes
+    assert data["score"] == 0.0 and "ran out of time" in data["output"]

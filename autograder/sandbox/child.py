@@ -196,13 +196,14 @@ class _Submission:
         return resolve_bound(value, lambda name: self.function(name, _module_of.get(name, "")))
 
     def exercise_functions(self):
-        """[(name, function)] of every exercise function in the modules loaded so far."""
+        """[(name, function)] of every exercise function in the modules loaded so far, copies included (a
+        notebook's bptt part carries its own lstm_gates: a call to it is a call to lstm_gates)."""
         out = []
-        for name, home in _module_of.items():
-            module = self.loaded.get(home)
-            function = getattr(module, name, None) if module is not None else None
-            if callable(function):
-                out.append((name, function))
+        for module in self.loaded.values():
+            for name in _module_of:
+                function = module.__dict__.get(name)
+                if callable(function):
+                    out.append((name, function))
         return out
 
     def function(self, name, module):
@@ -269,17 +270,20 @@ class _Calls:
     """
 
     def __init__(self, functions, top):
-        self.names = {}
+        self.names, self.tops = {}, set()
         for name, function in functions:
             code = getattr(function, "__code__", None)
-            if code is not None and name != top:
+            if code is None:
+                continue
+            if name == top:
+                self.tops.add(code)  # the function called, in whichever module it is defined
+            else:
                 self.names[code] = name
-        self.top = getattr(dict(functions).get(top), "__code__", None)
         self.seen = []
 
     def __call__(self, frame, event, arg):
         if event == "call" and frame.f_code in self.names and frame.f_back is not None \
-                and frame.f_back.f_code is self.top:
+                and frame.f_back.f_code in self.tops:
             name = self.names[frame.f_code]
             if name not in self.seen:
                 self.seen.append(name)
