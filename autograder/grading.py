@@ -294,8 +294,8 @@ def write_results(graded, path):
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-h1,pre,td{overflow-wrap:anywhere} td:first-child,td:last-child{white-space:nowrap;width:1%}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;overflow-wrap:anywhere}
+td:first-child,td:last-child{white-space:nowrap;width:1%}
 h1{font-size:1.6em} h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%} td,th{padding:4px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 .pass{color:#1a7f37} .fail{color:#c62828} .muted{color:#777} pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:8px;border-radius:4px;margin:4px 0}

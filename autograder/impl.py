@@ -601,7 +601,8 @@ class WorkerImpl(_Callable):
         blobs = []
         header = {"op": "call", "function": function, "module": module,
                   "args": [wire.encode(a, blobs) for a in args],
-                  "kwargs": {k: wire.encode(v, blobs) for k, v in kwargs.items()}}
+                  "kwargs": {k: wire.encode(v, blobs) for k, v in kwargs.items()},
+                  "trace": self.calls_of(function) is None}  # what it calls is learned once (tracing costs time)
         key = None
         if remember and not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
             key = _digest_encoded(function, header["args"], header["kwargs"], blobs)

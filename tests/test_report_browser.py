@@ -451,7 +451,8 @@ def test_two_feedback_pages_fit_1280_px_without_script_errors(big, tmp_path):
         assert seen["errors"] == [] and seen["requests"] == []
         assert seen["scroll"] <= WIDTH, (student, seen["wide"])
         assert seen["h1"].startswith(f"{student}: ")
-        assert seen["h2"][:1] == ["feedforward.py: " + kit.LESSON_PARTS["feedforward"]]
+        # what cost points comes first (one entry per cause), then the parts, each with its passed checks folded
+        assert seen["h2"][:2] == ["What cost points, by cause", "feedforward.py: " + kit.LESSON_PARTS["feedforward"]]
 
 
 @browser
