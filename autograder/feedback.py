@@ -346,6 +346,15 @@ def failure(impl, ref, function, problem, *, call, args=None, got=None, note="")
     return CheckFailure("\n".join(lines), mistake=mistake.key if mistake else None)
 
 
+def graded_with(impl, function, dependencies):
+    """Record that `function` kept its points by follow-through on the submission's own `dependencies`.
+
+    runner.run_check reads the record (``impl.followed``, {function: {dependency}}, reset per check)
+    to say so in the check's result.
+    """
+    impl.__dict__.setdefault("followed", {}).setdefault(function, set()).update(dependencies)
+
+
 def followed_through(impl, ref, function, args, got):
     """True when `got` is what the reference `function` computes from the submission's own broken dependencies.
 
@@ -361,7 +370,7 @@ def followed_through(impl, ref, function, args, got):
     want = ref.follow_through(impl, function, args, broken)
     if want is None or not matches(got, want):
         return False
-    impl.__dict__.setdefault("followed", {}).setdefault(function, set()).update(broken)
+    graded_with(impl, function, broken)
     return True
 
 

@@ -78,14 +78,14 @@ def _located(exc, impl, function, seed, options, case):
 def _warned_by_dependency(impl, ref, function, args, got):
     """True when the reference `function`, run around the submission's own dependencies, gives `got` and hears
     the same kind of warning from them: the warning is theirs, not this function's (recorded as followed)."""
-    from ..feedback import matches, relies_on
+    from ..feedback import graded_with, matches, relies_on
 
     dependencies = list(relies_on(impl, function))
     heard = []
     theirs = ref.follow_through(impl, function, args, dependencies, heard) if dependencies else None
     if not heard or theirs is None or not matches(got, theirs):
         return False
-    impl.__dict__.setdefault("followed", {}).setdefault(function, set()).update(dep for dep, _ in heard)
+    graded_with(impl, function, [dep for dep, _ in heard])
     return True
 
 

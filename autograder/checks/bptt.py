@@ -18,7 +18,7 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import (GRADIENT_RTOL, CheckFailure, broken_dependencies, dependency_verdict, difference,
-                        expect_reference, failure, followed_through, matches)
+                        expect_reference, failure, followed_through, graded_with, matches)
 from ..impl import Bound, CallFailed
 from ..inputs import FORWARD_OF, SIGNATURES, make_inputs, recipe
 from ..trainer import FUNCTIONS, accuracy, train_recall
@@ -74,7 +74,7 @@ def _numeric_seed(impl, ref, function, seed):
         broken = [dep for dep, _ in broken_dependencies(impl, ref, forward)]
         theirs = ref.numerical_gradients(forward, forward_args, up, impl=impl, through=broken) if broken else None
         if theirs is not None and _disagreement(got, theirs) is None:
-            impl.__dict__.setdefault("followed", {}).setdefault(function, set()).update(broken)
+            graded_with(impl, function, broken)
             return
         position, error = found
         name = [name for name, _ in SIGNATURES[forward]][position]
@@ -232,7 +232,7 @@ def test_gradient_to_first_step_vanishes_through_a_vanilla_rnn_but_not_through_a
         if verdict:  # maybe only because their backward is wrong: the reference's curve through their backward
             theirs = ref.follow_through(impl, "gradient_to_first_step", args, [backward])
             if theirs is not None and matches(got, theirs):
-                impl.__dict__.setdefault("followed", {}).setdefault("gradient_to_first_step", set()).add(backward)
+                graded_with(impl, "gradient_to_first_step", [backward])
                 continue
         if problem:
             raise failure(impl, ref, "gradient_to_first_step",

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..catalogue import check
-from ..feedback import dependency_verdict, difference, expect, failure
+from ..feedback import dependency_verdict, difference, expect, failure, graded_with
 from ..impl import Bound, CallFailed
 from ..inputs import make_inputs, recipe
 from ._common import standard_checks
@@ -29,7 +29,7 @@ def test_rnn_forward_equals_stepping_rnn_step(impl, ref):
         except CallFailed:
             theirs = problem
         if theirs is None:  # one mistake costs once: rnn_step loses its points, not rnn_forward
-            impl.__dict__.setdefault("followed", {}).setdefault("rnn_forward", set()).add("rnn_step")
+            graded_with(impl, "rnn_forward", ["rnn_step"])
             return
     if problem:
         t, problem = problem

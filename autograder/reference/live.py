@@ -137,19 +137,22 @@ class LiveReference:
         `heard`, a list, collects (dependency, warning) for the warnings the submission's dependencies raised."""
         from ..impl import CallFailed
 
-        from ..impl import Bound
-
-        def resolve(value):  # a dependency handed in as an argument (Bound("student", "lstm_backward")) is theirs too
-            if isinstance(value, Bound) and value.kind == "student" and value.name in dependencies:
-                return lambda *a, **k: impl.call(value.name, a, {**value.kwargs, **k}, remember=False)
-            if isinstance(value, (tuple, list)):
-                return type(value)(resolve(v) for v in value)
-            return _resolve(value, self.root)
-
         try:
-            return self.around(impl, function, dependencies, heard)(*(resolve(a) for a in args))
+            theirs = set(dependencies)  # a dependency handed in as an argument is theirs too
+            return self.around(impl, function, dependencies, heard)(*(self._theirs(impl, a, theirs) for a in args))
         except (CallFailed, ArithmeticError, ValueError, TypeError, IndexError, AttributeError):
             return None
+
+    def _theirs(self, impl, value, names=None):
+        """`value` with Bound("student", name) (every name, or those in `names`) as the submission's own function,
+        each call going to its worker, and any other Bound as the reference's."""
+        from ..impl import Bound
+
+        if isinstance(value, Bound) and value.kind == "student" and (names is None or value.name in names):
+            return lambda *args, **more: impl.call(value.name, args, {**value.kwargs, **more}, remember=False)
+        if isinstance(value, (tuple, list)):
+            return type(value)(self._theirs(impl, v, names) for v in value)
+        return _resolve(value, self.root)
 
     def tool(self, impl, function):
         """The reference `function`, to apply to what the submission produced.
@@ -160,24 +163,10 @@ class LiveReference:
         difference, say) fails the check with what went wrong, never as the kit's fault.
         """
         from ..feedback import CheckFailure
-        from ..impl import Bound
-
-        def resolve(value):
-            if isinstance(value, Bound) and value.kind == "student":
-                fixed = value.kwargs
-
-                def student(*args, **more):
-                    return impl.call(value.name, args, {**fixed, **more}, remember=False)
-                return student
-            if isinstance(value, Bound):
-                return _resolve(value, self.root)
-            if isinstance(value, (tuple, list)):
-                return type(value)(resolve(v) for v in value)
-            return value
 
         def apply(*args):
             try:
-                return self.function(function)(*(resolve(a) for a in args))
+                return self.function(function)(*(self._theirs(impl, a) for a in args))
             except (ValueError, TypeError, IndexError, FloatingPointError) as exc:
                 raise CheckFailure(f"the reference {function} could not use what your code returned: "
                                    f"{type(exc).__name__}: {exc}") from None
