@@ -31,10 +31,10 @@ from pathlib import Path
 from . import interrupt
 from .catalogue import all_checks
 from .files import write_atomic
-from .grading import (Graded, feedback_html, fingerprint, grade, graded_from_dict, graded_to_dict,
-                      gradescope_results)
-from .impl import DEFAULT_TIMEOUT
-from .untrusted import clean_text, read_regular
+from .grading import (Graded, feedback_html, fingerprint, grade_read, graded_from_dict, graded_to_dict,
+                      gradescope_results, read_for_grading)
+from .sandbox.client import DEFAULT_TIMEOUT
+from .sandbox.submission import clean_text, read_regular
 
 SUBMISSION_SUFFIXES = (".zip", ".ipynb", ".py")
 
@@ -201,16 +201,31 @@ def class_checks(skip):
 
 def _grade_one(job):
     student, path, timeout, skip = job
+    try:
+        read = read_for_grading(path, student=student, checks=class_checks(skip))
+    except Exception as exc:  # a fault in the grader itself: record it, keep going
+        return graded_to_dict(grader_fault(student, class_checks(skip), exc))
+    return grade_one_read(read, timeout=timeout, skip=skip, ref=_grade_one.ref)
+
+
+def grade_one_read(read, *, timeout, skip, ref, required=None):
+    """One student's Graded as a dict, from a submission already read: what a grading process returns,
+    in a local pool or on a Dask worker (autograder/cluster.py)."""
     checks = class_checks(skip)
     try:
-        graded = grade(path, student=student, checks=checks, ref=_grade_one.ref, timeout=timeout)
+        graded = grade_read(read, checks=checks, ref=ref, timeout=timeout, required=required)
     except Exception as exc:  # a fault in the grader itself: record it, keep going
-        from .runner import Result
-
-        results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
-                          f"internal grader error: {type(exc).__name__}: {exc}") for c in checks]
-        graded = Graded(student, results, 0.0, sum(c.points for c in checks), 0.0, "", {}, [], f"grader error: {exc}")
+        graded = grader_fault(read.student, checks, exc)
     return graded_to_dict(graded)
+
+
+def grader_fault(student, checks, exc):
+    """The Graded of a student whose grading failed in the grader itself (`exc`): every check an error."""
+    from .runner import Result
+
+    results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
+                      f"internal grader error: {type(exc).__name__}: {exc}") for c in checks]
+    return Graded(student, results, 0.0, sum(c.points for c in checks), 0.0, "", {}, [], f"grader error: {exc}")
 
 
 def _pool_child(conn, inherited):
@@ -309,7 +324,8 @@ def _grade_in_pool(jobs_todo, jobs, record, stop=None):
     return lost
 
 
-def _lost(job, reason):
+def lost_result(job, reason):
+    """The Graded of a job no grading process brought back (`reason`): every check an error; the next run grades it."""
     from .runner import Result
 
     student, _path, _timeout, skip = job
@@ -381,11 +397,13 @@ def _write_student(out, graded):
 
 
 def grade_class(submissions, out, *, jobs=None, regrade=False, timeout=DEFAULT_TIMEOUT, skip=(),
-                progress=True, stream=sys.stderr):
+                progress=True, stream=sys.stderr, scheduler=None):
     """Grade every submission in `submissions` into `out`; see the module docstring.
 
     `skip` names check groups to leave out (e.g. ("training",) for speed); their points
     then count neither for nor against anyone, and the maximum score drops by as much.
+    `scheduler` ("tcp://HOST:PORT"): grade on that Dask cluster instead of `jobs` local
+    processes (autograder/cluster.py); everything else is the same.
     """
     skip = tuple(sorted(skip))
     started = time.monotonic()
@@ -397,14 +415,14 @@ def grade_class(submissions, out, *, jobs=None, regrade=False, timeout=DEFAULT_T
     run = ClassRun(out, {})
     stop = interrupt.Stop().install()  # the first SIGINT / SIGTERM stops the run (module docstring)
     try:
-        _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress, stream)
+        _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress, stream, scheduler)
     finally:
         stop.restore()
     run.seconds = time.monotonic() - started
     return run
 
 
-def _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress, stream):
+def _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress, stream, scheduler=None):
     todo, previous = [], {}
     for student, path in entries:
         old = _load_previous(out / _safe_name(student))
@@ -430,7 +448,11 @@ def _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress
             run.changed[graded.student] = (previous[graded.student].score, graded.score)
         bar.step(f"{graded.student} {graded.score:g}")
 
-    if jobs == 1:
+    if scheduler and todo:
+        from .cluster import grade_on_cluster
+
+        grade_on_cluster(todo, scheduler, record, stop, stream=stream)
+    elif jobs == 1:
         _init_grader()
         for job in todo:
             if stop.signum:
@@ -452,7 +474,7 @@ def _grade_class(entries, out, run, stop, jobs, regrade, timeout, skip, progress
             for job in _grade_in_pool(left, jobs, record, stop):
                 if stop.signum:
                     break
-                record(graded_to_dict(_lost(job, "the grading process for this submission died twice "
+                record(graded_to_dict(lost_result(job, "the grading process for this submission died twice "
                                                  "(it may use far too much memory)")))
     run.graded = {s: run.graded[s] for s, _ in entries if s in run.graded}
     if stop.signum and len(run.graded) < len(entries):

@@ -21,7 +21,7 @@ def _check(args):
     import json
 
     from .catalogue import all_checks
-    from .impl import SubmissionError, WorkerImpl, load_submission
+    from .sandbox.client import SubmissionError, WorkerImpl, load_submission
     from .runner import format_summary, run_checks, select, summary, write_json
 
     try:
@@ -68,6 +68,20 @@ def _sandbox_gate(args, command):
     return None
 
 
+def _cluster_gate(args):
+    """Like _sandbox_gate for --scheduler: student code runs on the Dask workers, and each of them is checked
+    (autograder/cluster.py); here only that Dask's distributed can be imported."""
+    from .cluster import missing_distributed
+
+    why = missing_distributed()
+    if why:
+        print(f"rnn-grade class: {why}", file=sys.stderr)
+        return 2
+    if args.require_sandbox:
+        os.environ["RNN_KIT_REQUIRE_SANDBOX"] = args.require_sandbox
+    return None
+
+
 def _grade(args):
     from .grading import grade, table, write_results
 
@@ -95,12 +109,12 @@ def _class(args):
     from .interrupt import exit_at_once_on_signals
 
     exit_at_once_on_signals()  # grade_class handles the first Ctrl-C itself while it runs
-    refused = _sandbox_gate(args, "class")
+    refused = _cluster_gate(args) if args.scheduler else _sandbox_gate(args, "class")
     if refused is not None:
         return refused
     try:
         run = grade_class(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade, timeout=args.timeout,
-                          skip=("training",) if args.skip_training else ())
+                          skip=("training",) if args.skip_training else (), scheduler=args.scheduler)
     except ClassError as exc:
         print(f"rnn-grade class: {exc}", file=sys.stderr)
         return 2
@@ -270,7 +284,7 @@ def parser():
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything generated is stale")
     b.set_defaults(run=_build)
 
-    from .impl import DEFAULT_TIMEOUT
+    from .sandbox.client import DEFAULT_TIMEOUT
 
     c = sub.add_parser("check", help="self-check: run the public checks and print a score table")
     c.add_argument("--impl", default="exercises", help="exercises (default), solutions, a folder or a notebook")
@@ -295,6 +309,9 @@ def parser():
     k.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per call (default %(default)s)")
     k.add_argument("--skip-training", action="store_true",
                    help="leave out the training checks (about 2.5 s per student); the maximum drops by their points")
+    k.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="grade on this Dask scheduler's workers instead of local processes (-j is then ignored); "
+                        "needs pip install 'rnn-memory-kit[cluster]'")
     _sandbox_option(k)
     k.set_defaults(run=_class)
 

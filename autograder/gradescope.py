@@ -24,16 +24,31 @@ from pathlib import Path
 from . import kit
 from .files import write_atomic
 
+#: what setup.sh installs into the image, every package pinned (numpy, nbformat, jinja2 and all they need), so a
+#: rebuilt image cannot drift. One set for both of Gradescope's base images that the kit supports, tested on
+#: their Pythons (IMAGE_PYTHONS) by tests/test_gradescope.py from the wheels .ci/run downloads for them
+IMAGE_PINS = ("numpy==2.2.6", "nbformat==5.10.4", "jinja2==3.1.6", "attrs==26.1.0", "fastjsonschema==2.22.3",
+              "jsonschema==4.26.0", "jsonschema-specifications==2025.9.1", "jupyter-core==5.9.1",
+              "markupsafe==3.0.4", "packaging==26.4", "platformdirs==4.12.4", "referencing==0.37.0",
+              "rpds-py==0.30.0", "traitlets==5.16.1", "typing-extensions==4.16.0")
+#: Python of Gradescope's Ubuntu 22.04 and 24.04 base images; 20.04's 3.8 is refused by setup.sh, with the reason
+IMAGE_PYTHONS = ("3.10", "3.12")
+
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, when the autograder image is built.
+# Gradescope runs this once, when the autograder image is built (base image: Ubuntu 22.04 or 24.04).
 set -euo pipefail
 apt-get update -q
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-pip python3-venv bubblewrap
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "setup.sh: this image's Python is $(python3 -V 2>&1); the kit needs 3.10 or newer." >&2
+  echo "setup.sh: choose the Ubuntu 22.04 or 24.04 base image in the assignment's autograder settings." >&2
+  exit 1
+fi
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q 'numpy>=1.24' 'nbformat>=5.7'
+/autograder/venv/bin/pip install -q --only-binary=:all: __PINS__
 /autograder/venv/bin/pip install -q --no-deps -e /autograder/source
-"""
+""".replace("__PINS__", " ".join(IMAGE_PINS))
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission. It always leaves results/results.json behind.

@@ -19,9 +19,10 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import kit, untrusted
+from . import kit
+from .sandbox import submission as untrusted
 from .catalogue import all_checks, total_points
-from .impl import DEFAULT_TIMEOUT, SubmissionError, WorkerImpl, load_submission
+from .sandbox.client import DEFAULT_TIMEOUT, SubmissionError, WorkerImpl, load_submission
 from .runner import Result, apply_gates, format_causes, run_checks, summary
 
 #: limits on what a zip may unpack to
@@ -42,6 +43,9 @@ class Graded:
     sandbox: dict
     notes: list = field(default_factory=list)
     error: str = ""
+    #: [kind, function, detail] of what the submission tried that honest code never does (the worker's audit
+    #: hook: files outside Python, sockets, processes, the kit), for the class report; never part of a score
+    attempts: list = field(default_factory=list)
 
     @property
     def status(self):
@@ -153,36 +157,67 @@ def catalogue_version():
 
 def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None):
     """Grade the submission at `path` with every check (hidden ones too)."""
-    from .reference import default_reference
-    from .sandbox import protections, require
+    checks = checks if checks is not None else all_checks()
+    return grade_read(read_for_grading(path, student=student, checks=checks), checks=checks, ref=ref,
+                      timeout=timeout, launcher=launcher)
 
+
+@dataclass
+class ReadSubmission:
+    """A submission as the grading process read it: data only, so it can also travel to a Dask worker."""
+
+    student: str
+    path: str
+    submission: object = None   # a sandbox.submission.Submission, or None when it could not be read
+    reason: str = ""            # why it could not be read
+    fingerprint: str = ""
+    seconds: float = 0.0        # spent reading it
+
+
+def read_for_grading(path, *, student=None, checks=None):
+    """Read the submission at `path` safely (`read`); a refusal becomes the reason, never an exception."""
     path = Path(path)
     student = untrusted.clean_text(student or path.stem, 200, lines=False)
     checks = checks if checks is not None else all_checks()
     skipped = {c.group for c in all_checks()} - {c.group for c in checks}  # whole groups left out
     started = time.perf_counter()
-    required = os.environ.get("RNN_KIT_REQUIRE_SANDBOX", "none")
-    sandbox = require(required) if required != "none" else protections()  # never grade below what was asked
+    submission, reason = None, ""
     try:
         submission = read(path)
     except (SubmissionError, OSError) as exc:
         reason = untrusted.clean_text(exc) if isinstance(exc, SubmissionError) else _why(exc)
-        return _unreadable(student, path, checks, skipped, started, sandbox, reason)
     except Exception as exc:  # noqa: BLE001 - a reader bug must cost this student a clear status, not the run
-        return _unreadable(student, path, checks, skipped, started, sandbox,
-                           f"the grader failed while reading it ({_why(exc)}); please tell the course staff")
+        reason = f"the grader failed while reading it ({_why(exc)}); please tell the course staff"
+    printed = fingerprint(path, skipped) if submission is not None or os.path.lexists(path) else ""
+    return ReadSubmission(student, str(path), submission, reason, printed, time.perf_counter() - started)
+
+
+def grade_read(read, *, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None, required=None):
+    """Grade a submission already read (`read_for_grading`), here or on a Dask worker: never below `required`
+    (a sandbox level; default $RNN_KIT_REQUIRE_SANDBOX), which raises SandboxTooWeak."""
+    from .reference import default_reference
+    from .sandbox import protections, require
+
+    checks = checks if checks is not None else all_checks()
+    student, submission = read.student, read.submission
+    started = time.perf_counter() - read.seconds
+    required = required or os.environ.get("RNN_KIT_REQUIRE_SANDBOX", "none")
+    sandbox = require(required) if required != "none" else protections()  # never grade below what was asked
+    if submission is None:
+        return _unreadable(student, read.fingerprint, checks, started, sandbox, read.reason)
     ref = ref or default_reference(live=True)
-    results, spent = {}, 0.0
+    results, spent, attempts = {}, 0.0, []
     for phase in grading_phases(checks):
         with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
             impl.spent = spent  # one budget for all of the submission's calls
             results.update((r.name, r) for r in run_checks(impl, phase, ref=ref))
             spent = impl.spent
             sandbox = {**sandbox, "applied": impl.applied or sandbox.get("applied", [])}
+            attempts += [list(a) for a in impl.all_attempts() if list(a) not in attempts]
     results = apply_gates([results[c.name] for c in checks])  # the hidden phase's gates are public checks
     return Graded(student, results, round(sum(r.score for r in results), 4), total_points(checks),
-                  round(time.perf_counter() - started, 4), fingerprint(path, skipped), sandbox,
-                  [untrusted.clean_text(n) for n in submission.notes])
+                  round(time.perf_counter() - started, 4), read.fingerprint, sandbox,
+                  [untrusted.clean_text(n) for n in submission.notes], attempts=attempts)
 
 
 #: functions whose reference answers other checks hand to the submission (the latch weights its forward runs
@@ -207,12 +242,12 @@ def grading_phases(checks):
     return [phase for phase in (ordered(public), ordered(hidden)) if phase]
 
 
-def _unreadable(student, path, checks, skipped, started, sandbox, reason):
+def _unreadable(student, printed, checks, started, sandbox, reason):
     """The Graded of a submission that could not be read: every check scores 0 and says why."""
     results = [Result(c.name, c.module, c.function, c.points, c.visibility, "error", 0.0,
                       f"the submission could not be read: {reason}") for c in checks]
     return Graded(student, results, 0.0, total_points(checks), time.perf_counter() - started,
-                  fingerprint(path, skipped) if os.path.lexists(path) else "", sandbox, [], reason)
+                  printed, sandbox, [], reason)
 
 
 # ---------------------------------------------------------------------------------------

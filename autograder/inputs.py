@@ -44,13 +44,17 @@ SIGNATURES = {
                           ("bx", "3H"), ("bh", "3H")],
     "gru_backward": [("dhs", "N T H"), ("x", "N T D"), ("h0", "N H"), ("Wx", "D 3H"), ("Wh", "H 3H"),
                      ("bx", "3H"), ("bh", "3H")],
+    "project_inputs": [("x", "N T D"), ("Wx", "D H"), ("b", "H")],
+    "rnn_forward_hoisted": [("x", "N T D"), ("h0", "N H"), ("Wx", "D H"), ("Wh", "H H"), ("b", "H")],
+    "softmax": [("z", "N T")],
+    "attend": [("q", "N DK"), ("K", "N T DK"), ("V", "N T DV")],
 }
 #: the forward pass each backward function differentiates (the arguments after the upstream gradients)
 FORWARD_OF = {"rnn_step_backward": "rnn_step", "rnn_backward": "rnn_forward", "lstm_step_backward": "lstm_step",
               "lstm_backward": "lstm_forward", "gru_step_backward": "gru_step", "gru_backward": "gru_forward"}
 #: functions that also take `lengths` (N,) as their last argument
-TAKES_LENGTHS = ("rnn_forward", "lstm_forward", "gru_forward")
-DEFAULT_SIZES = {"N": 3, "T": 5, "D": 4, "H": 6, "C": 3, "F": 7, "T_fixed": 7, "t": 2}
+TAKES_LENGTHS = ("rnn_forward", "lstm_forward", "gru_forward", "rnn_forward_hoisted")
+DEFAULT_SIZES = {"N": 3, "T": 5, "D": 4, "H": 6, "C": 3, "F": 7, "T_fixed": 7, "t": 2, "DK": 4, "DV": 3}
 
 
 def _dims(shape, sizes):
@@ -72,7 +76,8 @@ def make_inputs(function, seed=None, *, scale=1.0, lengths=None, **sizes):
         seed: None for fixed linspace inputs, or an int for random ones.
         scale: multiplies every array (1e3 to test saturation).
         lengths: for the *_forward functions, "full", "mixed", "zero", or None (omitted).
-        **sizes: N, T, D, H, C, F, T_fixed, t; unspecified ones take DEFAULT_SIZES.
+        **sizes: N, T, D, H, C, F, T_fixed, t, DK (a key's size), DV (a value's); unspecified ones take
+            DEFAULT_SIZES.
     """
     return _make_inputs(function, seed, scale, lengths, tuple(sorted(sizes.items())))
 

@@ -13,7 +13,7 @@ EXERCISES = ROOT / "exercises"
 NOTEBOOKS = EXERCISES / "notebooks"
 
 #: the exercise modules, in teaching order (the order of the lesson's parts)
-MODULES = ("feedforward", "rnn", "lstm", "gru", "memory", "bptt")
+MODULES = ("feedforward", "rnn", "lstm", "gru", "memory", "bptt", "stepping")
 #: files in solutions/ copied to exercises/ as they are (no solution regions)
 SUPPORT = ("_validate",)
 
@@ -25,6 +25,7 @@ LESSON_PARTS = {
     "gru": "Part 4b - the GRU's update and reset gates",
     "memory": "Parts 3 and 4c - where simple recurrence forgets, and how gates hold on",
     "bptt": "Part 5 - learning through time: vanishing gradients, and gates that learn to remember",
+    "stepping": "Part 6 - the price of reading one step at a time, and attention, which reads all at once",
 }
 
 

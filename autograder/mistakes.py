@@ -19,6 +19,7 @@ from solutions import bptt as B
 from solutions import gru as G
 from solutions import lstm as L
 from solutions import rnn as R
+from solutions import stepping as S
 
 from .feedback import OUTPUT_NAMES, TANH_OUTPUTS, TANH_OVERFLOW, overflow_mistake  # noqa: F401
 
@@ -338,6 +339,54 @@ def _first_step(backward, x, states, weights, *, reduce=np.mean, unit=True):
     return reduce(np.linalg.norm(dx[:, 0], axis=1).reshape(T, N), axis=1)
 
 
+# --- stepping -----------------------------------------------------------------------------
+def _projection_no_bias(x, Wx, b):
+    return np.einsum("ntd,dh->nth", x, Wx)
+
+
+def _hoisted(x, h0, Wx, Wh, b, lengths=None, *, use_lengths=True, carry_state=True, bias_again=False):
+    """rnn_forward_hoisted with one usual mistake switched on."""
+    N, T, _ = x.shape
+    lengths = np.full(N, T) if lengths is None or not use_lengths else np.asarray(lengths)
+    P = S.project_inputs(x, Wx, b)
+    h, hs = h0, np.zeros((N, T, h0.shape[1]))
+    for t in range(T):
+        new = np.tanh(P[:, t] + (h if carry_state else h0) @ Wh + (b if bias_again else 0.0))
+        h = np.where((t < lengths)[:, None], new, h)
+        hs[:, t] = h
+    return hs
+
+
+def _softmax_other_axis(z, axis=-1):
+    """Normalised along axis 0 (the batch, for scores (N, T)) instead of the axis asked for."""
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim < 2 or axis % z.ndim == 0:
+        raise ValueError("no other axis to confuse it with")
+    return S.softmax(z, axis=0)
+
+
+def _softmax_whole_array(z, axis=-1):
+    e = np.exp(np.asarray(z, dtype=np.float64) - np.max(z))
+    return e / e.sum()
+
+
+def _attend(q, K, V, mask=None, *, scale=True, axis=1, mask_after=False, use_mask=True):
+    """attend with one usual mistake switched on."""
+    N, T, Dk = K.shape
+    allowed = np.ones((N, T), dtype=bool) if mask is None or not use_mask else np.asarray(mask, dtype=bool)
+    scores = np.einsum("ntk,nk->nt", K, q) / (np.sqrt(Dk) if scale else 1.0)
+    if mask_after:
+        weights = S.softmax(scores, axis=1) * allowed
+    else:
+        weights = S.softmax(np.where(allowed, scores, -np.inf), axis=axis)
+    return np.einsum("nt,ntv->nv", weights, V), weights
+
+
+def _steps_counted(kind, T):
+    """The total work instead of the chain: one operation per position, T * T scores for attention."""
+    return T * T if kind == "attention" else T
+
+
 def _with(function, **options):
     def variant(*args):
         return function(*args, **options)
@@ -510,6 +559,39 @@ MISTAKES = {
     ],
     "recall_accuracy": [Mistake("accuracy-inverted", "this is the error rate; return the fraction *right*",
                                 _recall_error_rate)],
+    "project_inputs": [
+        Mistake("projection-no-bias", "the bias b is missing: every step's projection is x_t @ Wx + b",
+                _projection_no_bias),
+    ],
+    "rnn_forward_hoisted": [
+        Mistake("hoisted-bias-twice", "the bias is added twice: project_inputs already adds b, so the loop adds only "
+                "h @ Wh, h = tanh(P[:, t] + h @ Wh)", _with(_hoisted, bias_again=True)),
+        Mistake("rnn-lengths-ignored", LENGTHS, _with(_hoisted, use_lengths=False)),
+        Mistake("rnn-state-not-carried", NOT_CARRIED, _with(_hoisted, carry_state=False)),
+    ],
+    "softmax": [
+        Mistake("softmax-wrong-axis", "the exponentials are normalised along the wrong axis: sum along `axis` "
+                "(np.sum(e, axis=axis, keepdims=True)), which is the last one unless the caller says otherwise",
+                _softmax_other_axis),
+        Mistake("softmax-whole-array", "the exponentials are divided by the sum of the whole array; divide by the "
+                "sum along `axis` only (keepdims=True), so that each row sums to 1", _softmax_whole_array),
+    ],
+    "attend": [
+        Mistake("attention-unscaled", "the scores are not scaled: divide K @ q by sqrt(Dk), the size of a key",
+                _with(_attend, scale=False)),
+        Mistake("attention-softmax-axis", "the softmax runs over the batch (axis 0); each row's weights are a "
+                "softmax over its own T positions (axis 1 of the (N, T) scores)", _with(_attend, axis=0)),
+        Mistake("attention-mask-after-softmax", "the mask is applied after the softmax, so the allowed weights no "
+                "longer sum to 1; set forbidden scores to -inf before the softmax instead",
+                _with(_attend, mask_after=True)),
+        Mistake("attention-mask-ignored", "the mask is not used: a position where mask is False must get weight 0 "
+                "(set its score to -inf before the softmax)", _with(_attend, use_mask=False)),
+    ],
+    "sequential_steps": [
+        Mistake("steps-count-operations", "this counts operations (the work: T steps of input, T * T scores), not "
+                "the chain of steps that must wait for each other: a dense layer and attention read all T positions "
+                "in one step, an RNN needs T in a row", _steps_counted),
+    ],
 }
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import kit
 from .catalogue import all_checks
-from .impl import LocalImpl, SubmissionError, WorkerImpl, load_submission, namespace_submission
+from .sandbox.client import LocalImpl, SubmissionError, WorkerImpl, load_submission, namespace_submission
 
 
 class ChecksFailed(Exception):
@@ -56,7 +56,7 @@ PRINTED_PER_CALL = 4000
 
 def _show_printed(source, text):
     """What the notebook's functions printed in the worker, shown under the cell as their own output."""
-    from .untrusted import clean_text
+    from .sandbox.submission import clean_text
 
     text = clean_text(text, PRINTED_PER_CALL)
     for line in text.rstrip("\n").split("\n"):

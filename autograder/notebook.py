@@ -32,7 +32,7 @@ def self_check(module, namespace, *, function=None, summary=False):
     (the one ``rnn-grade check --json`` writes).
     """
     from .catalogue import all_checks
-    from .impl import WorkerImpl
+    from .sandbox.client import WorkerImpl
     from .nbgrader_cells import implementation
     from .reference import default_reference
     from .runner import format_summary, run_checks

@@ -231,4 +231,98 @@ ax.set_title("trained with your backward passes (one bar per seed)")
 plt.show()""", setup=_PLOT_SETUP + "import time\nfrom autograder.trainer import accuracy, train_recall\n",
                    imports="demo, load_parts")),
     ],
+    "stepping": [
+        ("markdown*", """\
+## Time it: what the loop costs on your machine
+Your `rnn_forward` from Part 2 (your `rnn.py`: finish that part first), your
+`rnn_forward_hoisted` and one call of your `attend` over all T positions, each timed on
+this computer for longer and longer sequences (the best of three runs). The numbers are
+yours and change from machine to machine and from run to run; nothing here is graded.
+Look at the slopes rather than the heights: on a log-log plot, a line of slope 1 means the
+time grows in proportion to T. Both loops have that slope, because both still take T steps
+in a row. Hoisting does not remove any arithmetic: it turns T small input products into
+one large one, which a GPU or a many-core machine can spread out, and leaves less to do
+per step. In numpy on a laptop the two loops often take about the same time, since a
+small step costs mostly Python's overhead, not arithmetic. `attend` also does work in
+proportion to T (a score per position), but in a few large array operations instead of T
+small ones in a row, so on long sequences it is far cheaper."""),
+        ("code*", _guarded("""\
+parts = load_parts()   # your exercises/*.py files: rnn_forward comes from rnn.py
+rng = np.random.default_rng(0)
+N, D, H = 8, 16, 32
+Wx, Wh, b = rng.standard_normal((D, H)) / 4, 0.5 * rng.standard_normal((H, H)) / np.sqrt(H), np.zeros(H)
+lengths = [16, 64, 256, 1024, 4096]
+runs = {"rnn_forward (Part 2)": lambda x, h0, q, K, V: parts.rnn.rnn_forward(x, h0, Wx, Wh, b),
+        "rnn_forward_hoisted": lambda x, h0, q, K, V: rnn_forward_hoisted(x, h0, Wx, Wh, b),
+        "attend, once over all T": lambda x, h0, q, K, V: attend(q, K, V)}
+walls = {label: [] for label in runs}
+for T in lengths:
+    x, h0 = rng.standard_normal((N, T, D)), np.zeros((N, H))
+    q, K, V = rng.standard_normal((N, H)), rng.standard_normal((N, T, H)), rng.standard_normal((N, T, H))
+    for label, run in runs.items():
+        best = float("inf")
+        for repeat in range(3):
+            started = time.perf_counter()
+            run(x, h0, q, K, V)
+            best = min(best, time.perf_counter() - started)
+        walls[label].append(best)
+print(f"{'T':>26}" + "".join(f"{T:>10}" for T in lengths))
+for label, seconds in walls.items():
+    print(f"{label:>26}" + "".join(f"{1e3 * s:>8.2f}ms" for s in seconds))
+plt.figure(figsize=(7, 4))
+for label, seconds in walls.items():
+    plt.loglog(lengths, seconds, "o-", label=label)
+plt.xlabel("sequence length T"); plt.ylabel("wall time on this machine (s)")
+plt.legend(); plt.title("measured here: the loop grows with T step by step")
+plt.show()""", setup=_PLOT_SETUP + "import time\n", imports="demo, load_parts")),
+        ("markdown", """\
+## Count it: the steps that must wait for each other
+Timing depends on the machine. The number of steps that must run one after another does
+not: it is what your `sequential_steps` returns. Give a computer as many processors as
+you like, and a recurrent network still needs T steps in a row to read T positions,
+while a dense layer and attention need one."""),
+        ("code", _guarded("""\
+lengths = [1, 10, 100, 1000, 10000]
+plt.figure(figsize=(7, 4))
+for kind, style in zip(("rnn", "feedforward", "attention"), ("o-", "s--", "^:")):
+    plt.loglog(lengths, [sequential_steps(kind, T) for T in lengths], style, label=kind)
+plt.xlabel("sequence length T"); plt.ylabel("steps that must run one after another")
+plt.legend(); plt.title("the dependent chain, counted")
+plt.show()""")),
+        ("markdown*", """\
+## Recall at any distance, and what attention cannot see
+Part 3's task again, with your `make_recall_task` (from your `memory.py`) and your
+`attention_recall`. For comparison, Part 3's contractive RNN (your `rnn_forward` with
+`contractive_rnn_params`) reads the same sequences: its final state is compared with the
+final state it reaches when only the written bit is flipped. If the two are the same, no
+readout of that state can do better than a coin toss. The last line shuffles the steps
+before the query, the write step included, and asks attention again."""),
+        ("code*", _guarded("""\
+parts = load_parts()   # your exercises/*.py files: make_recall_task from memory.py, rnn_forward from rnn.py
+Wx, Wh, b = parts.memory.contractive_rnn_params(3, 8, gain=0.5)
+for gap in (10, 1000, 10000):
+    x, bits = parts.memory.make_recall_task(64, gap, seed=5)
+    flipped = x.copy(); flipped[:, 0, 0] *= -1   # the same sequences with the other bit written
+    h0 = np.zeros((len(x), 8))
+    moved = np.abs(parts.rnn.rnn_forward(x, h0, Wx, Wh, b)[:, -1] - parts.rnn.rnn_forward(flipped, h0, Wx, Wh, b)[:, -1])
+    recalled = np.mean(attention_recall(x) == bits)
+    print(f"gap {gap:>6,}: attention recalls {recalled:6.1%};  the contractive RNN's final state moves by "
+          f"{moved.max():.1e} when the bit flips")
+order = np.argsort(np.random.default_rng(0).random((len(x), x.shape[1] - 1)), axis=1)
+shuffled = np.concatenate([np.take_along_axis(x[:, :-1], order[:, :, None], axis=1), x[:, -1:]], axis=1)
+print("after shuffling the steps before the query, attention's answers are unchanged:",
+      bool(np.all(attention_recall(shuffled) == attention_recall(x))))""", setup="import numpy as np\n",
+                             imports="demo, load_parts")),
+        ("markdown", """\
+## Where this leads
+A language model's *context window* is how many positions of a text it can keep in view
+at once: the reach of its memory, counted in tokens. For a recurrent network that reach is
+bought one step at a time. Everything it still knows about the start has passed through
+every update since, and the reading itself cannot be split among processors. Attention
+buys it differently: every position is one step away from every other, and all of them
+can be read at the same time. The bill comes as work and memory that grow with the
+number of pairs of positions, which is why context windows have a size at all. As you saw,
+attention on its own has no sense of order. The next lesson gives it one, and builds
+models out of nothing but attention."""),
+    ],
 }

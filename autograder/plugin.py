@@ -28,7 +28,7 @@ import sys
 import pytest
 
 from .feedback import CheckFailure
-from .impl import DEFAULT_TIMEOUT, CallFailed
+from .sandbox.client import DEFAULT_TIMEOUT, CallFailed
 
 SELF_CHECK = "pytest exercises"
 MESSAGES = {
@@ -94,6 +94,13 @@ def pytest_report_header(config):
 
 def _check_of(item):
     return getattr(getattr(item, "obj", None), "rnn_check", None)
+
+
+def pytest_itemcollected(item):
+    """A check's part is one of its keywords, before -k selects: -k stepping picks every check of stepping.py."""
+    check = _check_of(item)
+    if check is not None:
+        item.extra_keyword_matches.add(check.module)
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m, so "held back" counts only what was selected
@@ -162,7 +169,7 @@ def _short_failure(item, check):
 @pytest.fixture(scope="session")
 def impl(request):
     """The implementation under test, running in a worker process."""
-    from .impl import WorkerImpl, load_submission
+    from .sandbox.client import WorkerImpl, load_submission
 
     config = request.config
     spec = _option(config, "impl", "rnn_impl")
@@ -195,6 +202,17 @@ def pytest_runtest_makereport(item, call):
     outcome.get_result()
     exc = call.excinfo.value if call.excinfo else None
     status, message, mistake = _verdict(item, check, exc) if exc is not None else ("passed", "", "")
+    worker = getattr(item, "funcargs", {}).get("impl")
+    if worker is not None and worker.__dict__.get("check_notes"):  # remarks that cost no points (feedback.note)
+        from .runner import with_notes
+
+        message = with_notes(message, worker.__dict__["check_notes"])
+    if worker is not None:  # the reference stood in for a function of theirs that gives no answer
+        from .runner import replaced_note
+
+        note = replaced_note(worker, worker.__dict__.get("_replaced_before", 0), check.function,
+                             passed=status == "passed")
+        message = f"{message}\n  {note}" if message and note else message or note
     item.config._rnn["results"][item.nodeid] = Result(
         check.name, check.module, check.function, check.points, check.visibility, status,
         check.points if status == "passed" else 0.0, message, mistake)
@@ -208,7 +226,7 @@ def _student_output(config):
     while it writes a report) it is dropped unless capture is off. At most PRINT_LIMIT
     characters per check, cleaned (untrusted.clean_text).
     """
-    from .untrusted import clean_text
+    from .sandbox.submission import clean_text
 
     state = config._rnn
     live = config.getoption("capture") == "no"
@@ -239,6 +257,12 @@ def pytest_runtest_call(item):
         yield
         return
     state["in_call"], state["printed"] = True, 0
+    worker = getattr(item, "funcargs", {}).get("impl")
+    if worker is not None:
+        worker.__dict__["check_notes"] = []  # feedback.note, per check
+        worker.__dict__["_replaced_before"] = len(getattr(worker, "replaced", []))
+        if hasattr(worker, "stand_ins_allowed"):  # a check of the whole cell (training) uses the student's parts
+            worker.stand_ins_allowed = _check_of(item).group != "training"
     yield
     state["in_call"] = False
 

@@ -189,7 +189,7 @@ mistakes = importlib.util.module_from_spec(spec)
 sys.modules["autograder.mistakes"] = mistakes
 spec.loader.exec_module(mistakes)
 from autograder.catalogue import all_checks
-from autograder.impl import WorkerImpl, load_submission
+from autograder.sandbox.client import WorkerImpl, load_submission
 from autograder.reference import LiveReference, RecordingReference, StoredReference
 from autograder.runner import run_checks
 assert autograder.__file__.startswith(bundle), autograder.__file__

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 
 from . import kit
 from .catalogue import all_checks
-from .feedback import CheckFailure, broken_dependencies, exception_hint
-from .impl import CallFailed, NotImplementedYet
-from .untrusted import clean_text
+from .feedback import NOTE, CheckFailure, broken_dependencies, exception_hint
+from .sandbox.client import CallFailed, NotImplementedYet
+from .sandbox.submission import clean_text
 
 STATUSES = ("passed", "failed", "not implemented", "timeout", "missing", "error")
 #: characters kept of one result's message (its parts from the student's process are capped on arrival, in impl)
@@ -56,15 +56,35 @@ def classify(exc, check, impl=None, ref=None):
                 message += f"\n  Likely cause: {hint}."
             if impl is not None and ref is not None:
                 for dep, reason in broken_dependencies(impl, ref, check.function):
-                    message += f"\n  Fix {dep} first: {check.function} relies on it, and it is not right yet ({reason})."
+                    root, through = _root_of(impl, dep)
+                    if root != dep:  # it gives no answer because a function of theirs it relies on gives none
+                        reason = getattr(impl, "cannot_run")(root) or reason
+                        message += (f"\n  Fix {root} first: {check.function} relies on it through {through}, and "
+                                    f"it is not right yet ({reason}).")
+                    else:
+                        message += (f"\n  Fix {dep} first: {check.function} relies on it, and it is not right yet "
+                                    f"({reason}).")
         return exc.status, message, ""
     return "error", (f"the check could not finish with what your {check.function} returned "
                      f"({type(exc).__name__}: {exc})"), ""
 
 
+def _root_of(impl, function):
+    """(the first function down the chain of `impl.replacing` that gives no answer, the chain's names in words):
+    lstm_backward -> lstm_forward -> lstm_step when lstm_step is what stops the worker."""
+    chain, replacing = [function], getattr(impl, "replacing", {})
+    while replacing.get(chain[-1]) and replacing[chain[-1]][0] not in chain:
+        chain.append(replacing[chain[-1]][0])
+    return chain[-1], " and ".join(chain[:-1])
+
+
 def run_check(check, impl, ref):
     impl.__dict__["followed"] = {}  # what this check follows through, {function: {dependency}}
+    impl.__dict__["check_notes"] = []  # remarks that cost no points (feedback.note)
     stood_before = len(getattr(impl, "stood_in", []))
+    replaced_before = len(getattr(impl, "replaced", []))
+    if hasattr(impl, "stand_ins_allowed"):  # a check of the whole cell (training) runs on the student's own parts
+        impl.stand_ins_allowed = check.group != "training"
     try:
         check.func(impl=impl, ref=ref)
         exc = None
@@ -77,17 +97,49 @@ def run_check(check, impl, ref):
         message = (f"Graded with your own {names}, which {'is' if len(followed) == 1 else 'are'} not right yet: "
                    f"{check.function} does what the reference does with {'it' if len(followed) == 1 else 'them'}, "
                    f"so it keeps its points.")
+    message = with_notes(message, impl.__dict__["check_notes"])
     stood_in = sorted(set(getattr(impl, "stood_in", [])[stood_before:]))
     if stood_in:
         modules = sorted({kit.module_of()[f] for f in stood_in})
         note = (f"{' and '.join(m + '.py' for m in modules)} did not load, so the reference's "
                 f"{', '.join(stood_in)} stood in for yours in this check.")
         message = f"{message}\n  {note}" if message else note
+    note = replaced_note(impl, replaced_before, check.function, passed=status == "passed")
+    if note:
+        message = f"{message}\n  {note}" if message else note
     message = clean_text(message, MAX_MESSAGE)
     if exc is not None:
         exc.__traceback__ = None  # its frames hold the check's arrays: free them now, not at the next gc
     return Result(check.name, check.module, check.function, check.points, check.visibility, status,
                   check.points if status == "passed" else 0.0, message, mistake)
+
+
+def replaced_note(impl, since, function, *, passed):
+    """The sentence saying which of the submission's functions the reference stood in for in this check's
+    calls (client.WorkerImpl.call: they give no answer at all), or ""."""
+    replaced = sorted({d for _f, deps in getattr(impl, "replaced", [])[since:] for d in deps})
+    if not replaced:
+        return ""
+    reasons = "; ".join(f"{impl.cannot_run(d) or d + ' gives no answer'}" for d in replaced)
+    names = " and ".join(replaced)
+    verdict = (f"so the reference's {names} stood in for yours in this check: it judged {function}'s own work"
+               if passed else f"so this check ran your {function} with the reference's {names} instead")
+    return f"Your {names} gave no answer ({reasons}), {verdict}."
+
+
+def with_notes(message, notes):
+    """`message` followed by the check's notes (feedback.note), each on a line of its own."""
+    return "\n".join([message, *notes] if message else notes)
+
+
+def noted(results):
+    """[(function, note)] for the notes in `results`' messages, each once, in order."""
+    out = []
+    for r in results:
+        for line in (r.message or "").splitlines():
+            if line.startswith(NOTE) and (r.function, line) not in out:
+                out.append((r.function, line))
+    return out
 
 
 def run_checks(impl, checks=None, *, ref=None, on_result=None):
@@ -224,7 +276,7 @@ def snippet(call, impl=None):
 
 
 def _import_lines(names, impl):
-    from .impl import LocalImpl
+    from .sandbox.client import LocalImpl
 
     sub = getattr(impl, "submission", None)
     in_notebook, by_module = [], {}
@@ -429,7 +481,7 @@ def causes(results):
         key = owner(dep)
         if key and function not in entries[key]["graded_with"]:
             entries[key]["graded_with"].append(function)
-    out = list(entries.values())
+    out = _one_entry_for_files_not_handed_in(list(entries.values()))
     for e in out:
         e["points"] = round(e["points"], 4)
         if e["kind"] == "not started":
@@ -440,6 +492,24 @@ def causes(results):
             e["title"] = f"{e['title']} ({', '.join(e['functions'])})"
     return sorted(out, key=lambda e: (e["kind"] == "not started", -e["points"],
                                       min(order.get(f, 99) for f in e["functions"])))
+
+
+def _one_entry_for_files_not_handed_in(found):
+    """Entries "X.py was not handed in" for several X become one: "not handed in: X.py, Y.py" (one cause)."""
+    missing = [e for e in found if e["kind"] == "load" and e["title"].endswith(".py was not handed in")]
+    if len(missing) < 2:
+        return found
+    files = [e["title"].removesuffix(" was not handed in") for e in missing]
+    merged = {"kind": "load", "title": f"not handed in: {', '.join(sorted(files, key=_lesson_order))}",
+              "points": sum(e["points"] for e in missing), "checks": [c for e in missing for c in e["checks"]],
+              "functions": [f for e in missing for f in e["functions"]],
+              "graded_with": [f for e in missing for f in e["graded_with"]]}
+    return [e for e in found if e not in missing] + [merged]
+
+
+def _lesson_order(filename):
+    module = filename.removesuffix(".py")
+    return kit.MODULES.index(module) if module in kit.MODULES else len(kit.MODULES)
 
 
 def format_causes(found, *, limit=8):
@@ -472,6 +542,7 @@ def summary(results, *, held_back=0.0):
                     for k, v in sorted(modules.items(), key=lambda kv: order.get(kv[0], 99))},
         "next": next_to_fix(results),
         "causes": causes(results),
+        "notes": [{"function": f, "note": n.removeprefix(NOTE)} for f, n in noted(results)],
         "checks": [asdict(r) for r in results],
     }
 
@@ -504,6 +575,9 @@ def format_summary(data, *, title="rnn-kit"):
     if data.get("causes"):
         lines.append("What cost points, one line per cause:")
         lines += format_causes(data["causes"])
+    if data.get("notes"):
+        lines.append("Notes, no points lost:")
+        lines += [f"  {n['note']}" for n in data["notes"]]
     if data["next"]:
         lines += format_next(data["next"])
     elif data["checks"]:

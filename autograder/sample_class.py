@@ -136,8 +136,9 @@ SHADOWS = (
 SAMPLES = (
     Sample("ada", "complete and correct", _full()),
     Sample("ben", "half done: parts 1 and 2 only",
-           _full(lstm=skeleton("lstm"), gru=skeleton("gru"), memory=skeleton("memory"), bptt=skeleton("bptt")),
-           fails=("module:lstm", "module:gru", "module:memory", "module:bptt")),
+           _full(lstm=skeleton("lstm"), gru=skeleton("gru"), memory=skeleton("memory"), bptt=skeleton("bptt"),
+                 stepping=skeleton("stepping")),
+           fails=("module:lstm", "module:gru", "module:memory", "module:bptt", "module:stepping")),
     Sample("cara", "LSTM gates read in CS231n's order (i, f, o, g)",
            _full(lstm=patched("lstm", ("a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)", "a_i, a_f, a_o, a_g = np.split(a, 4, axis=1)"))),
            # one mistake costs once: lstm_step, lstm_forward and the backward passes are graded with her
@@ -148,10 +149,15 @@ SAMPLES = (
            _full(gru=patched("gru", ("return (1.0 - z) * n + z * h_prev", "return z * n + (1.0 - z) * h_prev"))),
            fails=(*checks("gru_step", *VALUES, "saturates_without_overflow", "agrees_with_your_gru_gates"),
                   *checks("gru_forward", *RECALL), "test_gru_backward_trains_a_gru_to_recall_across_70_steps")),
-    Sample("eve", "padding steps change the state (lengths ignored)",
+    Sample("eve", "padding steps change the state (lengths ignored), in both RNN loops",
            _full(rnn=patched("rnn", ("h = np.where(active, rnn_step(x[:, t], h, Wx, Wh, b), h)  # (N, H)",
-                                      "h = rnn_step(x[:, t], h, Wx, Wh, b)  # (N, H)"))),
-           fails=checks("rnn_forward", *LOOP[1:])),
+                                      "h = rnn_step(x[:, t], h, Wx, Wh, b)  # (N, H)")),
+                 stepping=patched("stepping", ("h = np.where(reading, np.tanh(P[:, t] + h @ Wh), h)  # (N, H)",
+                                               "h = np.tanh(P[:, t] + h @ Wh)  # (N, H)"))),
+           # the same mistake twice is one cause (rnn-lengths-ignored); the hoisted loop's check against her own
+           # rnn_forward uses mixed lengths, so it fails too
+           fails=(*checks("rnn_forward", *LOOP[1:]), *checks("rnn_forward_hoisted", *LOOP[1:]),
+                  "test_rnn_forward_hoisted_agrees_with_your_rnn_forward")),
     Sample("finn", "RNN step without its bias",
            _full(rnn=patched("rnn", ("return np.tanh(x_t @ Wx + h_prev @ Wh + b)  # (N, H)", "return np.tanh(x_t @ Wx + h_prev @ Wh)"))),
            fails=(*checks("rnn_step", *VALUES), "test_rnn_backward_trains_a_vanilla_rnn_to_recall_across_10_steps")),
@@ -162,30 +168,44 @@ SAMPLES = (
            fails=checks("sigmoid", "is_stable_at_extreme_inputs", "saturates_without_overflow")),
     Sample("hugo", "works in notebooks; handed in the RNN and LSTM notebooks",
            (("rnn.ipynb", notebook("rnn")), ("lstm.ipynb", notebook("lstm"))),
-           fails=("module:feedforward", "module:gru", "module:memory", "module:bptt")),
+           fails=("module:feedforward", "module:gru", "module:memory", "module:bptt", "module:stepping")),
     Sample("ivy", "crashes: a syntax error in gru.py and os._exit in lstm_step",
            _full(gru=patched("gru", ("def gru_step(x_t, h_prev, Wx, Wh, bx, bh):", "def gru_step(x_t, h_prev, Wx, Wh, bx, bh)")),
                  lstm=patched("lstm", ("c_t = f * c_prev + i * g  # (N, H)", "os._exit(3)")).replace(
                      "import numpy as np", "import os\nimport numpy as np", 1)),
-           # bptt.py imports gru.py, whose functions stand in as the reference's: only the LSTM's and GRU's own fail
-           fails=("module:gru", "function:lstm_step", "function:lstm_forward", "function:lstm_backward", CURVE,
+           # bptt.py imports gru.py, whose functions stand in as the reference's; lstm_forward and lstm_backward
+           # are graded with the reference's lstm_step in place of hers (it stops the worker): only lstm_step, gru.py
+           # and what needs the whole cell (training, the gradient curve through her LSTM) fail
+           fails=("module:gru", "function:lstm_step", CURVE, "test_lstm_backward_trains_an_lstm_to_recall_across_70_steps",
                   "test_gru_backward_trains_a_gru_to_recall_across_70_steps")),
     Sample("jon", "an infinite loop in gru_step",
            _full(gru=patched("gru", ("r, z, n = gru_gates(x_t, h_prev, Wx, Wh, bx, bh)\n", "r, z, n = gru_gates(x_t, h_prev, Wx, Wh, bx, bh)\n    while True:\n        pass\n"))),
-           fails=("function:gru_step", "function:gru_forward", "function:gru_backward")),
+           # gru_forward and gru_backward are graded with the reference's gru_step in place of his (it hangs):
+           # only gru_step fails, and training his GRU, which runs his own parts
+           fails=("function:gru_step", "test_gru_backward_trains_a_gru_to_recall_across_70_steps")),
     Sample("kim", "tries to cheat: imports the solutions, fakes a score, returns always-equal arrays",
            _full(rnn=CHEATER_RNN),
            fails=("function:rnn_step", "function:rnn_forward",
                   *checks("rnn_backward", *GRADIENTS, "agrees_with_finite_differences_hidden",
                           "trains_a_vanilla_rnn_to_recall_across_10_steps"))),
-    Sample("leo", "sums instead of averaging, and an LSTM in float32",
+    Sample("leo", "sums instead of averaging, an LSTM in float32, and attention scores not divided by sqrt(Dk)",
            _full(feedforward=patched("feedforward", ("return x.mean(axis=1)", "return x.sum(axis=1)")),
-                 lstm=patched("lstm", ("    return hs, cs\n", "    return hs.astype(np.float32), cs.astype(np.float32)\n"))),
+                 lstm=patched("lstm", ("    return hs, cs\n", "    return hs.astype(np.float32), cs.astype(np.float32)\n")),
+                 stepping=patched("stepping", ('scores = np.einsum("ntk,nk->nt", K, q) / np.sqrt(Dk)',
+                                               'scores = np.einsum("ntk,nk->nt", K, q)'))),
+           # attention_recall keeps its points: with keys of size 1 the scaling changes nothing
            fails=(*checks("mean_pool", *VALUES),
                   *checks("lstm_forward", *VALUES, *LOOP, "returns_the_right_types_and_shapes",
                           "leaves_its_inputs_alone_and_repeats_itself"),
-                  "test_lstm_backward_trains_an_lstm_to_recall_across_70_steps")),
-    Sample("mia", "handed in a zip without memory.py", _full(memory=None), fails=("module:memory",), zipped=True),
+                  "test_lstm_backward_trains_an_lstm_to_recall_across_70_steps",
+                  *checks("attend", *VALUES, "weighs_only_the_positions_the_mask_allows",
+                          "weighs_only_the_positions_the_mask_allows_hidden"))),
+    Sample("mia", "handed in a zip without memory.py; her hoisted RNN still projects inside its loop (a note, no "
+           "points lost)",
+           _full(memory=None, stepping=patched(
+               "stepping", ("    P = project_inputs(x, Wx, b)  # (N, T, H): all the work that does not wait for h\n", ""),
+               ("np.tanh(P[:, t] + h @ Wh)", "np.tanh(x[:, t] @ Wx + b + h @ Wh)"))),
+           fails=("module:memory",), zipped=True),
     Sample("noa", "correct, plus numpy.py, conftest.py and sitecustomize.py that try to break the grader",
            _full() + SHADOWS),
 )

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder import kit  # noqa: E402
 from autograder.catalogue import all_checks  # noqa: E402
-from autograder.impl import LocalImpl, WorkerImpl, load_submission  # noqa: E402
+from autograder.sandbox.client import LocalImpl, WorkerImpl, load_submission  # noqa: E402
 from autograder.reference import LiveReference  # noqa: E402
 from autograder.runner import run_checks  # noqa: E402
 from autograder.sandbox import ForkServer, bwrap_works  # noqa: E402

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_arrays", "check_lengths", "check_int", "check_float", "as_float_array"]
+__all__ = ["check_arrays", "check_lengths", "check_mask", "check_int", "check_float", "as_float_array"]
 
 
 def as_float_array(name, value):
@@ -132,3 +132,30 @@ def check_lengths(lengths, N, T):
         n = int(bad[0])
         raise ValueError(f"lengths[{n}] = {int(array[n])} is outside [0, T] = [0, {T}]")
     return array.astype(np.int64)
+
+
+def check_mask(mask, N, T):
+    """Return an attention mask as a new bool array of shape (N, T): True where a position may be read.
+
+    ``None`` means every position. Otherwise `mask` must hold N rows of T booleans (or of
+    0 and 1), and every row must allow at least one position: a softmax over no position
+    at all would be 0 / 0.
+    """
+    if mask is None:
+        return np.ones((N, T), dtype=bool)
+    try:
+        array = np.asarray(mask)
+    except Exception as exc:  # ragged lists and other oddities
+        raise ValueError(f"mask must be an array of booleans; it could not be read as one ({exc})") from None
+    if array.dtype != np.bool_:
+        if array.dtype.kind not in "biuf" or not np.all((array == 0) | (array == 1)):
+            raise ValueError(f"mask must hold booleans (True where a position may be read), or 0 and 1; "
+                             f"got an array of dtype {array.dtype}")
+        array = array != 0
+    if array.shape != (N, T):
+        raise ValueError(f"mask must have shape (N, T) = ({N}, {T}); got shape {tuple(array.shape)}")
+    empty = np.flatnonzero(~array.any(axis=1))
+    if empty.size:
+        raise ValueError(f"mask[{int(empty[0])}] allows no position: every row needs at least one True "
+                         f"(a softmax over no position is 0 / 0)")
+    return array.copy()

@@ -14,3 +14,4 @@ from autograder.checks.lstm import *  # noqa: F401,F403
 from autograder.checks.gru import *  # noqa: F401,F403
 from autograder.checks.memory import *  # noqa: F401,F403
 from autograder.checks.bptt import *  # noqa: F401,F403
+from autograder.checks.stepping import *  # noqa: F401,F403

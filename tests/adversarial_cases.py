@@ -193,9 +193,12 @@ def _write_files(ctx):
             report["open " + path] = "OPENED FOR WRITING"
         except OSError as exc:
             report["open " + path] = type(exc).__name__
-    with open("mine.txt", "w") as handle:  # the private temporary directory works
-        handle.write("ok")
-    report["own temp dir"] = os.getcwd()
+    try:  # its own folder: read-only under Landlock (nothing to fill), writable in bubblewrap alone
+        with open("mine.txt", "w") as handle:
+            handle.write("ok")
+        report["own folder"] = "writable: " + os.getcwd()
+    except OSError as exc:
+        report["own folder"] = type(exc).__name__
     '''
     return dict(_full(rnn=inject("rnn", "rnn_readout", attack(code, REPORT_TAIL))))
 
@@ -204,7 +207,7 @@ def _delete_files(ctx):
     victims = [str(p) for v in ctx.victims for p in sorted(v.glob("*.py"))]
     code = f'''
     import json, os, shutil
-    report, escaped = {{"removed": []}}, False
+    report, escaped = {{"removed": [], "refused": 0}}, False
     for path in {victims!r} + [{str(ctx.out)!r}]:
         try:
             if os.path.isdir(path):
@@ -212,8 +215,8 @@ def _delete_files(ctx):
             else:
                 os.remove(path)
             report["removed"].append(path)
-        except OSError as exc:
-            report[path] = type(exc).__name__
+        except OSError as exc:  # counted, not listed: the report must fit in one message
+            report["refused"] += 1
     if {ctx.sandboxed!r}:  # inside bubblewrap: everything reachable, and /tmp
         tried = 0
         for top in ("/tmp", "/opt", "/dev", "/usr/lib", "/"):

@@ -13,7 +13,10 @@ folder under tmp_path, grades it like a hand-in, and asserts what the entry decl
 * ``passes``: further checks, of affected functions, that must still pass;
 * ``says``: {check name: text its message must contain}, for causes named without a
   mistake key: the likely cause of an error (``hint(...)``, from EXCEPTION_HINTS in
-  autograder/feedback.py) or a sentence of the failure itself.
+  autograder/feedback.py) or a sentence of the failure itself;
+* ``notes``: {check name: text} for a check that must pass with every point and say the
+  text in a note (feedback.note): a choice worth pointing out that costs nothing, such as a
+  projection left inside the hoisted loop. An entry with notes may fail nothing.
 
 Only the checks of the edited module and of one other module (``other``, by default
 `OTHER`) are run; the other module's checks must all pass, which shows the bug stays put.
@@ -24,7 +27,7 @@ from autograder.feedback import EXCEPTION_HINTS
 
 #: the module graded alongside the edited one, to prove isolation (it does not import the edited one)
 OTHER = {"feedforward": "memory", "rnn": "feedforward", "lstm": "rnn", "gru": "memory", "memory": "rnn",
-         "bptt": "feedforward"}
+         "bptt": "feedforward", "stepping": "rnn"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +44,7 @@ class Bug:
     errors: tuple = ()        # checks that must end in status "error"
     other: str = ""           # the isolation module; "" means OTHER[module]
     says: dict = field(default_factory=dict)  # {check name: text its message must contain}
+    notes: dict = field(default_factory=dict)  # {check name: text of a note it must pass with}
 
     @property
     def isolation_module(self):
@@ -625,14 +629,13 @@ LSTM = [
         "a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)  # each (N, H), in LSTM_GATES order",
         "H = Wx.shape[1] / 4  # four gate blocks\n"
         "    a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]",
-        # lstm_step and lstm_forward call it, so their checks raise the same error
+        # lstm_step and lstm_forward call it, and it gives no answer: the reference's lstm_gates stands in
         errors=("test_lstm_gates_returns_the_right_types_and_shapes",
                 "test_lstm_gates_matches_the_reference_on_fixed_inputs",
-                "test_lstm_gates_lie_in_their_ranges",
-                "test_lstm_step_matches_the_reference_on_fixed_inputs",
+                "test_lstm_gates_lie_in_their_ranges"),
+        passes=("test_lstm_step_matches_the_reference_on_fixed_inputs",
                 "test_lstm_forward_matches_the_reference_on_fixed_inputs"),
-        says={"test_lstm_gates_matches_the_reference_on_fixed_inputs": hint("slice indices must be integers"),
-              "test_lstm_forward_matches_the_reference_on_fixed_inputs": hint("slice indices must be integers")},
+        says={"test_lstm_gates_matches_the_reference_on_fixed_inputs": hint("slice indices must be integers")},
         unaffected=("sigmoid",),
     ),
     Bug(
@@ -1281,12 +1284,13 @@ BPTT = [
         "def through_tanh(dh, out):  # the gradient through tanh, given its output\n"
         "        dh * (1.0 - out ** 2)\n"
         "    da = through_tanh(dh_next, h)  # (N, H)",
-        errors=(bptt_checks("rnn_step_backward", "shapes", "pure", *STEP_VALUES)
-                + bptt_checks("rnn_backward", "shapes", "pure", *SEQ_VALUES) + (TRAINS_RNN,)),
+        # rnn_backward calls it, and it gives no answer: the reference's rnn_step_backward stands in for it there
+        errors=(bptt_checks("rnn_step_backward", "shapes", "pure", *STEP_VALUES) + (TRAINS_RNN,)),
         says={name: hint("does not have enough dimensions (has 0,")
               for name in bptt_checks("rnn_step_backward", "shapes", "fixed")},
         fails=(VANISHING,),
-        passes=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN),
+        passes=(FIRST_STEP_LINEAR, FIRST_STEP_HIDDEN,
+                *bptt_checks("rnn_backward", "shapes", "pure", *SEQ_VALUES)),
         unaffected=others("rnn_step_backward", "rnn_backward", "gradient_to_first_step"),
     ),
     Bug(
@@ -1325,4 +1329,253 @@ BPTT = [
     ),
 ]
 
-BUGS = FEEDFORWARD + RNN + LSTM + GRU + MEMORY + BPTT
+
+# ---------------------------------------------------------------------------------------
+# Part 6: stepping
+
+STEPPING = ("project_inputs", "rnn_forward_hoisted", "softmax", "attend", "attention_recall", "sequential_steps")
+KINDS = {"shapes": "returns_the_right_types_and_shapes", "fixed": "matches_the_reference_on_fixed_inputs",
+         "random": "matches_the_reference_on_random_inputs", "hidden": "matches_the_reference_on_hidden_inputs",
+         "pure": "leaves_its_inputs_alone_and_repeats_itself", "long": "handles_a_500_step_sequence",
+         "lengths": "keeps_the_state_on_padding_steps", "lengths_hidden": "keeps_the_state_on_padding_steps_hidden",
+         "alone": "projects_each_step_on_its_own", "agrees": "agrees_with_your_rnn_forward",
+         "stable": "is_stable_for_scores_of_size_1e4_along_either_axis", "masks": "weighs_only_the_positions_the_mask_allows",
+         "masks_hidden": "weighs_only_the_positions_the_mask_allows_hidden", "shift": "ignores_a_shift_shared_by_every_key",
+         "huge": "is_stable_for_scores_of_size_1e4", "recall": "recalls_the_bit_after_1000_distractors",
+         "far": "recalls_the_bit_after_10000_distractors", "recall_hidden": "recalls_the_bit_hidden",
+         "blind": "cannot_tell_when_the_bit_was_written",
+         "chain": "counts_the_chain_of_steps_that_wait_for_each_other",
+         "chain_hidden": "counts_the_chain_of_steps_that_wait_for_each_other_hidden"}
+
+
+def part6(function, *kinds):
+    """Check names test_<function>_<kind> for the kinds above (VALUES: fixed, random, hidden)."""
+    return tuple(f"test_{function}_{KINDS[k]}" for k in kinds)
+
+
+def besides(*functions):
+    """Every function of stepping.py except these."""
+    return tuple(f for f in STEPPING if f not in functions)
+
+
+VALUES6 = ("fixed", "random", "hidden")
+HOISTED_LOOP = "h = np.where(reading, np.tanh(P[:, t] + h @ Wh), h)  # (N, H)"
+SOFTMAX_BODY = ("    shifted = z - np.max(z, axis=axis, keepdims=True)  # the largest entry becomes 0: exp(.) <= 1\n"
+                "    e = np.exp(shifted)\n"
+                "    return e / np.sum(e, axis=axis, keepdims=True)")
+MASKING = "    scores = np.where(mask, scores, -np.inf)  # a forbidden position can win no weight at all\n"
+RECALL_ALL = part6("attention_recall", "recall", "far", "recall_hidden")
+
+STEPPING_BUGS = [
+    Bug(
+        "project_inputs-forgets-the-bias",
+        "(rows @ Wx).reshape(...): every step's projection without b",
+        "stepping",
+        "    return (rows @ Wx + b).reshape(N, T, Wx.shape[1])  # (N, T, H)",
+        "    return (rows @ Wx).reshape(N, T, Wx.shape[1])  # (N, T, H)",
+        fails=part6("project_inputs", *VALUES6),
+        diagnosis={name: "projection-no-bias" for name in part6("project_inputs", "fixed", "hidden")},
+        passes=part6("project_inputs", "shapes", "pure", "alone"),
+        # the hoisted loop runs on this project_inputs and is graded with it (follow-through): one mistake, once
+        unaffected=besides("project_inputs"),
+    ),
+    Bug(
+        "project_inputs-lays-the-rows-out-time-major",
+        "x.transpose(1, 0, 2).reshape(N * T, D): the rows come out step by step, then are read back batch-first",
+        "stepping",
+        "    rows = x.reshape(N * T, D)  # every step of every sequence is a row of its own",
+        "    rows = x.transpose(1, 0, 2).reshape(N * T, D)  # every step of every sequence is a row of its own",
+        fails=part6("project_inputs", *VALUES6),
+        passes=part6("project_inputs", "shapes", "pure"),
+        unaffected=besides("project_inputs"),
+    ),
+    Bug(
+        "rnn_forward_hoisted-adds-the-bias-twice",
+        "tanh(P[:, t] + h @ Wh + b): b was already added by project_inputs",
+        "stepping",
+        HOISTED_LOOP,
+        "h = np.where(reading, np.tanh(P[:, t] + h @ Wh + b), h)  # (N, H)",
+        fails=part6("rnn_forward_hoisted", *VALUES6, "long", "lengths", "lengths_hidden", "agrees"),
+        diagnosis={name: "hoisted-bias-twice" for name in part6("rnn_forward_hoisted", "fixed", "hidden", "agrees")},
+        unaffected=besides("rnn_forward_hoisted"),
+    ),
+    Bug(
+        "rnn_forward_hoisted-ignores-lengths",
+        "h = tanh(P[:, t] + h @ Wh) at every step: padding steps change the state",
+        "stepping",
+        HOISTED_LOOP,
+        "h = np.tanh(P[:, t] + h @ Wh)  # (N, H)",
+        fails=part6("rnn_forward_hoisted", "lengths", "lengths_hidden", "agrees"),
+        diagnosis={name: "rnn-lengths-ignored" for name in part6("rnn_forward_hoisted", "lengths", "agrees")},
+        passes=part6("rnn_forward_hoisted", *VALUES6, "long", "shapes", "pure"),
+        unaffected=besides("rnn_forward_hoisted"),
+    ),
+    Bug(
+        "rnn_forward_hoisted-projects-inside-the-loop",
+        "tanh(x[:, t] @ Wx + b + h @ Wh): the right states, with the projection still inside the loop",
+        "stepping",
+        "    P = project_inputs(x, Wx, b)  # (N, T, H): all the work that does not wait for h\n"
+        "    hs = np.empty((N, T, h0.shape[1]))\n"
+        "    h = h0\n"
+        "    for t in range(T):  # the chain itself: step t needs the h of step t - 1\n"
+        "        reading = (t < lengths)[:, None]  # (N, 1)\n"
+        "        " + HOISTED_LOOP,
+        "    hs = np.empty((N, T, h0.shape[1]))\n"
+        "    h = h0\n"
+        "    for t in range(T):\n"
+        "        reading = (t < lengths)[:, None]  # (N, 1)\n"
+        "        h = np.where(reading, np.tanh(x[:, t] @ Wx + b + h @ Wh), h)  # (N, H)",
+        # counted as correct, and flagged: every check passes, one says so in a note
+        notes={part6("rnn_forward_hoisted", "agrees")[0]: "rnn_forward_hoisted never calls project_inputs"},
+        unaffected=STEPPING,
+    ),
+    Bug(
+        "rnn_forward_hoisted-restarts-from-h0",
+        "h0 @ Wh at every step: the state is not carried",
+        "stepping",
+        HOISTED_LOOP,
+        "h = np.where(reading, np.tanh(P[:, t] + h0 @ Wh), h)  # (N, H)",
+        fails=part6("rnn_forward_hoisted", *VALUES6, "long", "lengths", "lengths_hidden", "agrees"),
+        diagnosis={name: "rnn-state-not-carried" for name in part6("rnn_forward_hoisted", "fixed", "hidden")},
+        unaffected=besides("rnn_forward_hoisted"),
+    ),
+    Bug(
+        "softmax-without-the-max-shift",
+        "e = exp(z) as it is: inf / inf = nan once a score passes about 710",
+        "stepping",
+        "    shifted = z - np.max(z, axis=axis, keepdims=True)  # the largest entry becomes 0: exp(.) <= 1",
+        "    shifted = z  # exp(z) as it is",
+        fails=part6("softmax", "stable"),
+        says={part6("softmax", "stable")[0]: "raised a warning on scores as large as 1e4"},
+        passes=part6("softmax", "shapes", *VALUES6, "pure"),
+        # attend's check at scores of 1e4 is graded with this softmax: it alone pays for the overflow
+        unaffected=besides("softmax"),
+    ),
+    Bug(
+        "softmax-normalises-along-axis-0",
+        "max and sum along axis 0 whatever `axis` says",
+        "stepping",
+        SOFTMAX_BODY,
+        SOFTMAX_BODY.replace("axis=axis", "axis=0"),
+        fails=part6("softmax", *VALUES6, "stable") + RECALL_ALL,
+        diagnosis={name: "softmax-wrong-axis" for name in part6("softmax", "fixed", "hidden", "stable")},
+        # attend is graded with this softmax (follow-through); attention_recall, what the whole read must do,
+        # fails with it and says to fix attend (whose cause is this softmax) first
+        says={part6("attention_recall", "recall")[0]: "Fix attend first"},
+        unaffected=besides("softmax", "attention_recall"),
+    ),
+    Bug(
+        "softmax-divides-by-the-sum-of-the-whole-array",
+        "e = exp(z - max(z)); e / e.sum(): one total for every row",
+        "stepping",
+        SOFTMAX_BODY,
+        "    e = np.exp(z - np.max(z))\n    return e / e.sum()",
+        fails=part6("softmax", *VALUES6, "stable"),
+        diagnosis={name: "softmax-whole-array" for name in part6("softmax", "fixed", "hidden")},
+        # attend is graded with it; attention_recall reads only the sign of a context that is now too small, so
+        # it still recalls every bit
+        unaffected=besides("softmax"),
+    ),
+    Bug(
+        "attend-forgets-the-sqrt-scaling",
+        "scores = K @ q without / sqrt(Dk)",
+        "stepping",
+        'scores = np.einsum("ntk,nk->nt", K, q) / np.sqrt(Dk)  # (N, T): how well each key fits the query',
+        'scores = np.einsum("ntk,nk->nt", K, q)  # (N, T): how well each key fits the query',
+        fails=part6("attend", *VALUES6, "masks", "masks_hidden"),
+        diagnosis={name: "attention-unscaled" for name in part6("attend", "fixed", "hidden", "masks", "masks_hidden")},
+        passes=part6("attend", "shapes", "pure", "shift"),
+        # attention_recall's keys have Dk = 1, where the scaling changes nothing
+        unaffected=besides("attend"),
+    ),
+    Bug(
+        "attend-normalises-over-the-batch",
+        "softmax(scores, axis=0): each position's weights add up to 1 over the batch",
+        "stepping",
+        "    weights = softmax(scores, axis=1)  # (N, T)",
+        "    weights = softmax(scores, axis=0)  # (N, T)",
+        fails=part6("attend", *VALUES6, "masks", "masks_hidden") + RECALL_ALL,
+        diagnosis={name: "attention-softmax-axis" for name in part6("attend", "fixed", "hidden", "masks")},
+        says={part6("attention_recall", "recall")[0]: "Fix attend first"},
+        unaffected=besides("attend", "attention_recall"),
+    ),
+    Bug(
+        "attend-masks-after-the-softmax",
+        "softmax(scores) * mask: the forbidden weights are zeroed, the rest no longer sum to 1",
+        "stepping",
+        MASKING + "    weights = softmax(scores, axis=1)  # (N, T)",
+        "    weights = softmax(scores, axis=1) * mask  # (N, T): forbidden positions get nothing",
+        fails=part6("attend", "masks", "masks_hidden"),
+        diagnosis={name: "attention-mask-after-softmax" for name in part6("attend", "masks", "masks_hidden")},
+        says={part6("attend", "masks")[0]: "over the allowed positions of row"},
+        passes=part6("attend", "shapes", *VALUES6, "pure", "shift", "huge"),
+        unaffected=besides("attend"),
+    ),
+    Bug(
+        "attend-ignores-the-mask",
+        "the mask is checked, then never used",
+        "stepping",
+        MASKING,
+        "",
+        fails=part6("attend", "masks", "masks_hidden"),
+        diagnosis={name: "attention-mask-ignored" for name in part6("attend", "masks", "masks_hidden")},
+        says={part6("attend", "masks")[0]: "which the mask forbids"},
+        passes=part6("attend", "shapes", *VALUES6, "pure", "shift", "huge"),
+        unaffected=besides("attend"),
+    ),
+    Bug(
+        "attention_recall-reads-the-first-step",
+        "returns the sign of x[:, 0, 0]: right on the task as built, blind to where the write step is",
+        "stepping",
+        "    return (context[:, 0] > 0).astype(np.int64)",
+        "    return (x[:, 0, 0] > 0).astype(np.int64)  # the bit is always written at step 0",
+        fails=part6("attention_recall", "blind"),
+        says={part6("attention_recall", "blind")[0]: "does it read a fixed position such as x[:, 0]"},
+        passes=part6("attention_recall", "shapes") + RECALL_ALL,
+        unaffected=besides("attention_recall"),
+    ),
+    Bug(
+        "attention_recall-asks-too-quietly",
+        "a query of 1 instead of 40: the write step outweighs one distractor, not a thousand",
+        "stepping",
+        "    Wq = np.array([[0.0], [0.0], [40.0]])  # (3, 1): the query step asks for the write flag",
+        "    Wq = np.array([[0.0], [0.0], [1.0]])  # (3, 1): the query step asks for the write flag",
+        fails=RECALL_ALL,
+        says={part6("attention_recall", "recall")[0]: "Is the query strong enough"},
+        passes=part6("attention_recall", "blind"),
+        unaffected=besides("attention_recall"),
+    ),
+    Bug(
+        "attention_recall-returns-booleans",
+        "context[:, 0] > 0 without .astype(np.int64)",
+        "stepping",
+        "    return (context[:, 0] > 0).astype(np.int64)",
+        "    return context[:, 0] > 0",
+        fails=part6("attention_recall", "shapes"),
+        says={part6("attention_recall", "shapes")[0]: "where integers are due"},
+        passes=RECALL_ALL + part6("attention_recall", "blind"),
+        unaffected=besides("attention_recall"),
+    ),
+    Bug(
+        "sequential_steps-counts-operations",
+        "T for a dense layer, T for an RNN, T * T for attention: the work, not the chain",
+        "stepping",
+        "    return T if kind == \"rnn\" else 1",
+        "    return T * T if kind == \"attention\" else T  # a score per pair, an input per step",
+        fails=part6("sequential_steps", "chain", "chain_hidden"),
+        diagnosis={name: "steps-count-operations" for name in part6("sequential_steps", "chain", "chain_hidden")},
+        unaffected=besides("sequential_steps"),
+    ),
+    Bug(
+        "sequential_steps-returns-a-float",
+        "float(T) and 1.0: a count of steps as a float",
+        "stepping",
+        "    return T if kind == \"rnn\" else 1",
+        "    return float(T) if kind == \"rnn\" else 1.0",
+        fails=part6("sequential_steps", "chain", "chain_hidden"),
+        says={part6("sequential_steps", "chain")[0]: "a number of steps is an int"},
+        unaffected=besides("sequential_steps"),
+    ),
+]
+
+BUGS = FEEDFORWARD + RNN + LSTM + GRU + MEMORY + BPTT + STEPPING_BUGS

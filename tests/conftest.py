@@ -1,7 +1,7 @@
 """Shared fixtures for the kit's own tests."""
 import pytest
 
-from autograder.impl import WorkerImpl, load_submission
+from autograder.sandbox.client import WorkerImpl, load_submission
 
 
 @pytest.fixture(scope="session")

@@ -470,7 +470,7 @@ def test_a_student_cannot_make_the_grading_process_hold_every_large_reply(tmp_pa
     """rnn_readout returns a 48 MB array from each of its distinct calls: the grader may not keep them all."""
     import tracemalloc
 
-    from autograder.impl import WorkerImpl, load_submission
+    from autograder.sandbox.client import WorkerImpl, load_submission
     from autograder.reference import LiveReference
     from autograder.runner import run_checks
 

@@ -7,12 +7,11 @@ off by one budget for all its calls together.
 """
 import textwrap
 
-import pytest
 
 from autograder import kit
 from autograder.catalogue import all_checks
 from autograder.checks import bptt as bptt_checks
-from autograder.impl import Submission, WorkerImpl
+from autograder.sandbox.client import Submission, WorkerImpl
 from autograder.reference import LiveReference
 from autograder.runner import run_checks
 

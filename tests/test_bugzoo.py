@@ -10,6 +10,7 @@ entries of each module on those of one other module too. The tests then read tha
   is in the message instead;
 * every check of a function the bug does not touch still passes, in the edited module and
   in the other one, so partial credit works;
+* a choice worth a note but no points (``notes``) passes with every point and says so;
 
 tests/bugzoo/alternative/ holds a correct solution written quite differently from the
 reference; it must get full marks, hidden checks included.
@@ -23,7 +24,7 @@ import pytest
 
 from autograder import kit
 from autograder.catalogue import all_checks, total_points
-from autograder.impl import WorkerImpl, load_submission
+from autograder.sandbox.client import WorkerImpl, load_submission
 from autograder.markers import find_regions
 from autograder.mistakes import HINTS, MISTAKES
 from autograder.reference import LiveReference
@@ -91,7 +92,7 @@ class Zoo:
         if bug.name not in self.graded:
             folder = write_submission(self.root / bug.name, bug)
             checks = checks_for(bug.module, *((bug.isolation_module,) if isolates(bug) else ()))
-            named = (*bug.fails, *bug.errors, *bug.passes, *bug.diagnosis)
+            named = (*bug.fails, *bug.errors, *bug.passes, *bug.diagnosis, *bug.notes)
             if not any(c.group == "training" and c.name in named for c in checks):
                 # the training group (seconds per check) runs only for entries that say what it must do; a
                 # correct cell's training is held by test_catalogue (the reference scores 100) and test_trainer
@@ -133,11 +134,12 @@ def test_each_bug_is_one_edit_inside_a_solution_region_and_names_real_checks(bug
     apply_bug(bug)
     known = {c.name: c for c in all_checks()}
     assert bug.isolation_module in kit.MODULES and bug.isolation_module != bug.module
-    named = (*bug.fails, *bug.errors, *bug.diagnosis, *bug.passes, *bug.says)
+    named = (*bug.fails, *bug.errors, *bug.diagnosis, *bug.passes, *bug.says, *bug.notes)
     for name in named:
         assert name in known, f"{bug.name}: no check is named {name}"
         assert known[name].module == bug.module, f"{bug.name}: {name} is not a check of {bug.module}.py"
-    assert bug.fails or bug.errors, f"{bug.name}: no check is expected to fail"
+    assert bug.fails or bug.errors or bug.notes, f"{bug.name}: no check is expected to fail or to give a note"
+    assert not set(bug.notes) & (set(bug.fails) | set(bug.errors)), f"{bug.name}: a check with a note must pass"
     assert set(bug.diagnosis) <= set(bug.fails), f"{bug.name}: a diagnosed check must also be listed in fails"
     assert set(bug.says) <= set(bug.fails) | set(bug.errors), f"{bug.name}: a check that says why must fail"
     assert not set(bug.passes) & (set(bug.fails) | set(bug.errors))
@@ -156,9 +158,9 @@ def test_each_bug_is_one_edit_inside_a_solution_region_and_names_real_checks(bug
 @pytest.mark.parametrize("bug", BUGS, ids=_ids)
 def test_the_bug_fails_its_intended_checks(bug, zoo):
     results = zoo[bug]
-    wrong = [f"expected status 'failed'; got " + show(results[name])
+    wrong = ["expected status 'failed'; got " + show(results[name])
              for name in bug.fails if results[name].status != "failed"]
-    wrong += [f"expected status 'error'; got " + show(results[name])
+    wrong += ["expected status 'error'; got " + show(results[name])
               for name in bug.errors if results[name].status != "error"]
     assert not wrong, f"{bug.name} ({bug.story}):\n\n" + "\n\n".join(wrong)
 
@@ -176,6 +178,16 @@ def test_the_failure_says_the_intended_cause(bug, zoo):
     results = zoo[bug]
     wrong = [f"expected the message to say {text!r}; got " + show(results[name])
              for name, text in bug.says.items() if text not in results[name].message]
+    assert not wrong, f"{bug.name} ({bug.story}):\n\n" + "\n\n".join(wrong)
+
+
+@pytest.mark.parametrize("bug", [bug for bug in BUGS if bug.notes], ids=_ids)
+def test_a_noted_choice_keeps_every_point_and_says_so(bug, zoo):
+    results = zoo[bug]
+    wrong = [f"expected a pass with every point and the note {text!r}; got " + show(results[name])
+             for name, text in bug.notes.items()
+             if not (results[name].passed and results[name].score == results[name].points
+                     and text in results[name].message and "Note (no points lost)" in results[name].message)]
     assert not wrong, f"{bug.name} ({bug.story}):\n\n" + "\n\n".join(wrong)
 
 

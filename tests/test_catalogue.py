@@ -3,7 +3,7 @@ import collections
 
 from autograder import kit
 from autograder.catalogue import all_checks, total_points
-from autograder.impl import WorkerImpl, load_submission
+from autograder.sandbox.client import WorkerImpl, load_submission
 from autograder.runner import run_checks
 
 

@@ -81,9 +81,12 @@ def test_a_schema_violation_is_caught_by_the_schema():
 
 
 def test_feedback_pages_tell_each_student_what_to_fix(graded):
-    out, _ = graded
+    out, run = graded
     cara = (out / "cara" / "feedback.html").read_text()
     assert "Next thing to fix:" in cara and "lstm_gates" in cara and "CS231n" in cara
+    mia = {r.name: r for r in run.graded["mia"].results}  # her hoisted RNN projects inside the loop: a note, no loss
+    noted = mia["test_rnn_forward_hoisted_agrees_with_your_rnn_forward"]
+    assert noted.score == noted.points and noted.message.startswith("Note (no points lost): rnn_forward_hoisted")
     jon = (out / "jon" / "feedback.html").read_text()
     assert "did not finish within 3 s" in jon
     kim = (out / "kim" / "feedback.html").read_text()
@@ -184,9 +187,27 @@ def test_every_feedback_page_leads_with_one_entry_per_cause(graded):
         if found:
             assert page.count("<details class=cause") == len(found), student
             assert page.index("What cost points, by cause") < page.index("checks passed"), student
-    one = {s: causes(run.graded[s].results) for s in ("cara", "dev", "finn", "gia")}
-    assert {s: len(c) for s, c in one.items()} == {"cara": 1, "dev": 1, "finn": 1, "gia": 1}
+    one = {s: causes(run.graded[s].results) for s in ("cara", "dev", "eve", "finn", "gia")}
+    assert {s: len(c) for s, c in one.items()} == {"cara": 1, "dev": 1, "eve": 1, "finn": 1, "gia": 1}
+    assert set(one["eve"][0]["functions"]) == {"rnn_forward", "rnn_forward_hoisted"}  # one mistake, in both loops
     assert one["cara"][0]["kind"] == "mistake" and "CS231n" in one["cara"][0]["title"]
     assert {"lstm_step", "lstm_forward", "lstm_backward"} <= set(one["cara"][0]["graded_with"])
     ivy = causes(run.graded["ivy"].results)
     assert sum(c["kind"] == "load" for c in ivy) == 1 and ivy[0]["title"].startswith("gru.py does not load")
+
+
+def test_every_demo_feedback_page_leads_with_its_causes_in_a_browser(graded, tmp_path):
+    """The demo's own pages, as a student opens them: no script error, no sideways scrolling at 1280 px, and
+    for everyone who lost points the first heading is the list of causes."""
+    from test_report_browser import WIDTH, _chromium, seen_in_browser
+
+    if _chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium; .ci/run installs it)")
+    out, run = graded
+    for student, want in EXPECTED.items():
+        seen = seen_in_browser(out / student / "feedback.html", tmp_path)
+        assert seen["errors"] == [] and seen["requests"] == [], student
+        assert seen["scroll"] <= WIDTH, (student, seen["wide"])
+        assert seen["h1"].startswith(f"{student}: "), student
+        lost = want["total"] < run.graded[student].max_score
+        assert (seen["h2"][0] == "What cost points, by cause") == lost, (student, seen["h2"][:2])

@@ -133,8 +133,8 @@ def test_a_real_class_run_exports_as_a_csv_with_each_parts_points(real_out, tmp_
     status, out, err = run(capsys, real_out, "--format", "csv", "--out", tmp_path / "ben.csv")
     assert status == 0, err
     rows = read_csv(tmp_path / "ben.csv")
-    assert rows[0] == ["id", "name", "total", "feedforward", "rnn", "lstm", "gru", "memory", "bptt"]
-    assert rows[1][:5] == ["ben", "ben", "33", "20.25", "12.75"] and rows[1][5:] == ["0"] * 4
+    assert rows[0] == ["id", "name", "total", "feedforward", "rnn", "lstm", "gru", "memory", "bptt", "stepping"]
+    assert rows[1][:5] == ["ben", "ben", "26.25", "14.25", "12"] and rows[1][5:] == ["0"] * 5
     assert "wrote" in out and "1 graded" in out
 
 
@@ -153,8 +153,8 @@ def test_canvas_export_fills_the_assignments_column_and_keeps_every_other_cell(c
     assert after[0] == before[0] and len(after) == len(before)
     column = before[0].index("RNN kit (2002)")
     by_id = {row[1]: row[column] for row in after[3:]}
-    assert points({"feedforward", "rnn"}) == 33
-    assert by_id == {"1001": "100", "1002": "33",
+    assert points({"feedforward", "rnn"}) == 26.25
+    assert by_id == {"1001": "100", "1002": "26.25",
                      "1003": f"{points(EVERYTHING - {'bptt'}):g}", "1004": "0",  # Hopper: no submission
                      "1005": "EX", "1006": "N/A", "1099": ""}  # excused, not assigned, Canvas's Test Student
     for old, new in zip(before, after):  # every other cell as it was, the header-ish rows whole
@@ -174,7 +174,7 @@ def test_canvas_export_adds_a_missing_assignment_worth_the_kits_maximum(canvas_o
     assert after[0] == before[0] + ["Memory lab"]
     assert [row[:-1] for row in after] == before  # every column that was there, untouched
     assert after[1][-1] == "" and after[2][-1] == "100"  # Manual Posting row, Points Possible row
-    assert {row[1]: row[-1] for row in after[3:]} == {"1001": "100", "1002": "33", "1003": "80", "1004": "0",
+    assert {row[1]: row[-1] for row in after[3:]} == {"1001": "100", "1002": "26.25", "1003": "80", "1004": "0",
                                                       "1005": "0", "1006": "0", "1099": ""}
     assert points(EVERYTHING - {"bptt"}) == 80
     assert "added the column 'Memory lab'" in err
@@ -234,7 +234,7 @@ def test_moodle_export_has_the_identifier_and_one_grade_column(moodle_out, tmp_p
                            "--out", dest)
     assert status == 0, err
     assert dest.read_bytes().decode("utf-8") == ("Email address,RNN kit\r\n"
-                                                "jose.garcia@example.edu,33\r\n"
+                                                "jose.garcia@example.edu,26.25\r\n"
                                                 "grace.hopper@example.edu,0\r\n"
                                                 "ada.lovelace@example.edu,80\r\n"
                                                 "john.smith@example.edu,100\r\n")
@@ -248,7 +248,7 @@ def test_a_tab_separated_moodle_export_is_read(moodle_out, tmp_path, capsys):
     status, _, err = run(capsys, moodle_out, "--format", "moodle", "--roster", roster, "--assignment", "RNN kit",
                          "--out", tmp_path / "a.csv")
     assert status == 0, err
-    assert read_csv(tmp_path / "a.csv")[1:] == [["jose.garcia@example.edu", "33"], ["grace.hopper@example.edu", "0"],
+    assert read_csv(tmp_path / "a.csv")[1:] == [["jose.garcia@example.edu", "26.25"], ["grace.hopper@example.edu", "0"],
                                                 ["ada.lovelace@example.edu", "80"], ["john.smith@example.edu", "100"]]
 
 
@@ -274,8 +274,8 @@ def test_the_plain_csv_lists_a_rosters_students_with_total_and_parts(moodle_out,
     assert status == 0, err
     rows = read_csv(tmp_path / "t.csv")
     assert rows[0] == ["id", "name", "total", *kit.MODULES]
-    assert rows[1] == ["jose.garcia@example.edu", "José García", "33", "20.25", "12.75", "0", "0", "0", "0"]
-    assert rows[2] == ["grace.hopper@example.edu", "Grace Hopper"] + ["0"] * 7
+    assert rows[1] == ["jose.garcia@example.edu", "José García", "26.25", "14.25", "12", "0", "0", "0", "0", "0"]
+    assert rows[2] == ["grace.hopper@example.edu", "Grace Hopper"] + ["0"] * 8
     assert rows[4][:3] == ["john.smith@example.edu", "John Smith", "100"]
     assert [float(x) for x in rows[4][3:]] == [points({m}) for m in kit.MODULES]
 
@@ -285,7 +285,7 @@ def test_the_plain_csv_without_a_roster_neutralises_formula_like_names(tmp_path,
     status, _, err = run(capsys, out, "--format", "csv", "--out", tmp_path / "t.csv")
     assert status == 0, err
     rows = read_csv(tmp_path / "t.csv")
-    assert [r[:3] for r in rows[1:]] == [["'=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")", "12.75"],
+    assert [r[:3] for r in rows[1:]] == [["'=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")", f"{points({'rnn'}):g}"],
                                          ["ada", "ada", "100"]]
 
 

@@ -134,3 +134,60 @@ def test_a_run_cut_short_by_the_assignment_timeout_still_leaves_a_valid_results_
     root = fake_root(tmp_path, autograder_zip, SAMPLE / "ada")
     data = run_autograder(root, ASSIGNMENT_TIMEOUT="2")  # a budget of 1 s: killed long before it finishes
     assert data["score"] == 0.0 and "ran out of time" in data["output"]
+
+
+def _python(version):
+    """An interpreter of `version` on this machine (the system's or pyenv's), or None."""
+    import glob
+
+    candidates = [shutil.which(f"python{version}") or "", f"/usr/bin/python{version}",
+                  *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            done = subprocess.run([path, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                                  text=True)
+            if done.returncode == 0 and done.stdout.strip() == str(tuple(int(p) for p in version.split("."))):
+                return path
+    return None
+
+
+@pytest.mark.parametrize("version, student", [("3.10", "gia"), ("3.12", "cara")])
+def test_the_pinned_image_grades_the_same_on_each_base_images_python(version, student, autograder_zip, tmp_path):
+    """setup.sh's pins, installed as setup.sh installs them (offline, from .ci/run's wheels) into a venv of the
+    Python of Gradescope's Ubuntu 22.04 (3.10) or 24.04 (3.12) image: run_autograder gives the expected grades."""
+    from autograder.gradescope import IMAGE_PINS, IMAGE_PYTHONS
+
+    assert version in IMAGE_PYTHONS
+    python = _python(version)
+    wheels = kit.ROOT / ".wheelhouse" / f"gradescope-py{version}"
+    if python is None or not wheels.is_dir():
+        pytest.skip(f"needs Python {version} and .wheelhouse/gradescope-py{version}/ (.ci/run downloads it)")
+    root = fake_root(tmp_path, autograder_zip, SAMPLE / student)
+    venv = root / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-index",
+           "--find-links", str(wheels)]
+    subprocess.run(pip + ["--only-binary=:all:", *IMAGE_PINS, "setuptools", "wheel"], check=True, timeout=300,
+                   capture_output=True)
+    subprocess.run(pip + ["--no-deps", "--no-build-isolation", "-e", str(root / "source")], check=True, timeout=300,
+                   capture_output=True, cwd="/")
+    frozen = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze", "--exclude-editable"],
+                            capture_output=True, text=True, check=True).stdout.lower().replace("_", "-").split()
+    assert set(pin.lower() for pin in IMAGE_PINS) <= set(frozen), frozen  # exactly what setup.sh pins
+    data = run_autograder(root, AUTOGRADER_PYTHON=str(venv / "bin" / "python"))
+    assert data["score"] == pytest.approx(EXPECTED[student]["total"])
+    failed = sorted(t["extra_data"]["check"] for t in data["tests"] if t["status"] == "failed")
+    assert failed == EXPECTED[student]["fails"]
+
+
+def test_setup_sh_refuses_a_python_older_than_3_10_and_says_which_image_to_choose():
+    from autograder.gradescope import SETUP_SH
+
+    assert "sys.version_info < (3, 10)" in SETUP_SH and "Ubuntu 22.04 or 24.04" in SETUP_SH
+    check = SETUP_SH.split("if ! ", 1)[1].split("; then", 1)[0]  # the version test, as setup.sh runs it
+    old = _python("3.8") or _python("3.9")
+    if old is None:
+        pytest.skip("no Python older than 3.10 here to try the refusal on")
+    script = check.replace("python3", old)
+    assert subprocess.run(["bash", "-c", script]).returncode != 0
+    assert subprocess.run(["bash", "-c", check.replace("python3", sys.executable)]).returncode == 0

@@ -3,7 +3,7 @@
 Issue 12's findings on the grading process's side of the trust boundary:
 
 * Reading. Only regular files inside a submission are read, each under its cap
-  (autograder/untrusted.py): links (to the solutions, to a secret, to /dev/zero), FIFOs,
+  (autograder/sandbox/submission.py): links (to the solutions, to a secret, to /dev/zero), FIFOs,
   oversized files, damaged zips and odd notebooks each become that student's note or
   "unreadable" status, with the reason and never with what a link points to; nothing
   hangs, and nothing costs the grader more than a few MB.
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import kit, untrusted
+from autograder import kit
+from autograder.sandbox import submission as untrusted
 from autograder.catalogue import all_checks
 from autograder.classroom import CLASS_FILES, _fold, _safe_name, csv_text, folder_names, grade_class, grades_csv
 from autograder.grading import Graded, grade, read
-from autograder.impl import CallFailed, SubmissionError, load_submission
+from autograder.sandbox.client import CallFailed, SubmissionError, load_submission
 from autograder.runner import MAX_MESSAGE, Result
 from autograder.sample_class import SAMPLES, _full, _student_code, reference, skeleton
 
@@ -513,7 +514,7 @@ def _strings(value):
 
 
 def test_megabytes_of_hostile_text_from_an_uncapped_worker_are_cleaned_and_capped(tmp_path, monkeypatch):
-    from autograder import impl
+    from autograder.sandbox import client as impl
 
     sizes = tmp_path / "reply-sizes.txt"  # a file: the grading may run in a forked process
     unpack = impl.wire.unpack

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 PACKAGES = ["solutions", "exercises"]
-SIZES = {"N": 2, "T": 5, "D": 3, "H": 4, "C": 6}
+SIZES = {"N": 2, "T": 5, "D": 3, "H": 4, "C": 6, "DK": 7, "DV": 8}
 N, T, D, H, C = (SIZES[k] for k in "NTDHC")
 F_DENSE = 7  # dense_forward's input width
 
@@ -64,6 +64,12 @@ ARRAY_SPECS = {
     ("memory", "contractive_rnn_params"): [],
     ("memory", "first_input_influence"): [("x", "N T D")],
     ("memory", "geometric_rate"): [("values", "T")],
+    ("stepping", "project_inputs"): [("x", "N T D"), ("Wx", "D H"), ("b", "H")],
+    ("stepping", "rnn_forward_hoisted"): [("x", "N T D"), ("h0", "N H"), ("Wx", "D H"), ("Wh", "H H"), ("b", "H")],
+    ("stepping", "softmax"): [],  # any shape with an axis; the dtype and the axis are checked
+    ("stepping", "attend"): [("q", "N DK"), ("K", "N T DK"), ("V", "N T DV")],
+    ("stepping", "attention_recall"): [("x", "N T D")],  # D = 3: the recall task's channels
+    ("stepping", "sequential_steps"): [],
 }
 
 # Arguments read with as_float_array but checked by hand (any dtype problem is still reported).
@@ -73,6 +79,8 @@ OTHER_NUMERIC_ARGS = {
     ("rnn", "rnn_forward"): ["lengths"],
     ("lstm", "lstm_forward"): ["lengths"],
     ("gru", "gru_forward"): ["lengths"],
+    ("stepping", "rnn_forward_hoisted"): ["lengths"],
+    ("stepping", "softmax"): ["z"],
 }
 
 # Functions that take no input at all (nothing to validate).
@@ -82,7 +90,8 @@ NO_INPUT = [("memory", "latch_lstm_params"), ("memory", "latch_gru_params"), ("m
 def _dims(spec, sizes):
     out = []
     for token in spec.split():
-        factor, letter = (int(token[:-1]), token[-1]) if len(token) > 1 else (1, token)
+        letter = token.lstrip("0123456789")  # "4H" is 4 times H; "DK" is a name of its own
+        factor = int(token[:len(token) - len(letter)] or 1)
         out.append((factor, letter, factor * sizes[letter]))
     return out
 
@@ -116,6 +125,10 @@ def valid_kwargs(module, func):
         "rnn_forward": {"lengths": np.array([T, 2])},
         "lstm_forward": {"lengths": np.array([T, 2])},
         "gru_forward": {"lengths": np.array([T, 2])},
+        "rnn_forward_hoisted": {"lengths": np.array([T, 2])},
+        "softmax": {"z": _arr(N, T), "axis": -1},
+        "attend": {"mask": np.array([[True, False, True, True, False], [False] * (T - 1) + [True]])},
+        "sequential_steps": {"kind": "rnn", "T": T},
     }.get(func, {})
     kwargs.update(extra)
     return kwargs
@@ -215,7 +228,8 @@ def _dtype_cases():
 
 
 def _lengths_cases():
-    for module, func in (("rnn", "rnn_forward"), ("lstm", "lstm_forward"), ("gru", "gru_forward")):
+    for module, func in (("rnn", "rnn_forward"), ("lstm", "lstm_forward"), ("gru", "gru_forward"),
+                         ("stepping", "rnn_forward_hoisted")):
         yield Case(module, func, {"lengths": np.array([-1, 2])},
                    [f"lengths[0] = -1 is outside [0, T] = [0, {T}]"], f"{func}-lengths-negative")
         yield Case(module, func, {"lengths": np.array([2, T + 1])},
@@ -246,6 +260,8 @@ def _int_cases():
         ("memory", "contractive_rnn_params", "D", [0], [3.0], ">= 1"),
         ("memory", "contractive_rnn_params", "H", [0], [4.0], ">= 1"),
         ("memory", "contractive_rnn_params", "seed", [-1], [1.5], ">= 0"),
+        ("stepping", "sequential_steps", "T", [0, -3], [2.5, "3", None, True], ">= 1"),
+        ("stepping", "softmax", "axis", [2, -3], [1.0, None], "[-2, 1]"),
     ]
     for module, func, name, out_of_range, not_int, span in table:
         for value in out_of_range:
@@ -290,7 +306,36 @@ def _special_cases():
                    f"geometric_rate-{label}")
 
 
-CASES = [*_ndim_cases(), *_shape_cases(), *_dtype_cases(), *_lengths_cases(), *_int_cases(), *_special_cases()]
+def _stepping_cases():
+    """Part 6: the mask, the softmax's axis, the recall task's channels, the kinds sequential_steps knows."""
+    yield Case("stepping", "attend", {"mask": np.ones((N, T + 1), dtype=bool)},
+               [f"mask must have shape (N, T) = ({N}, {T})", f"got shape {(N, T + 1)}"], "attend-mask-wrong-shape")
+    yield Case("stepping", "attend", {"mask": np.array([[True] * T, [False] * T])},
+               ["mask[1] allows no position", "at least one True"], "attend-mask-row-allows-nothing")
+    yield Case("stepping", "attend", {"mask": np.full((N, T), 0.5)},
+               ["mask must hold booleans", "got an array of dtype float64"], "attend-mask-not-boolean")
+    yield Case("stepping", "attend", {"mask": np.full((N, T), "yes")},
+               ["mask must hold booleans", "got an array of dtype <U3"], "attend-mask-strings")
+    yield Case("stepping", "attend", {"q": _arr(N, 0), "K": _arr(N, T, 0)},
+               ["attend needs at least one position and one key feature", f"K has shape {(N, T, 0)}"],
+               "attend-keys-without-features")
+    yield Case("stepping", "softmax", {"z": np.float64(1.5)},
+               ["z must have at least one axis to normalise over", "0-d"], "softmax-z-0d")
+    yield Case("stepping", "softmax", {"z": np.zeros((N, 0))},
+               ["z has no entries along axis -1", f"shape {(N, 0)}"], "softmax-z-empty-axis")
+    yield Case("stepping", "attention_recall", {"x": _arr(N, T, 4)},
+               ["the recall task's 3 channels (value, write, query)", f"got shape {(N, T, 4)}"],
+               "attention_recall-x-four-channels")
+    yield Case("stepping", "attention_recall", {"x": np.zeros((N, 0, 3))},
+               ["at least one step (the query step)", "got T = 0"], "attention_recall-x-no-steps")
+    for kind in ("transformer", "RNN", "", 3, None):
+        yield Case("stepping", "sequential_steps", {"kind": kind},
+                   ["kind must be one of 'feedforward', 'rnn', 'attention'", f"got {kind!r}"],
+                   f"sequential_steps-kind-{kind!r}")
+
+
+CASES = [*_ndim_cases(), *_shape_cases(), *_dtype_cases(), *_lengths_cases(), *_int_cases(), *_special_cases(),
+         *_stepping_cases()]
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
 
 
@@ -336,7 +381,7 @@ def test_exercise_skeleton_with_valid_arguments_reaches_its_not_implemented_erro
 
 
 def test_every_public_function_is_covered():
-    for module in ("feedforward", "rnn", "lstm", "gru", "memory"):
+    for module in ("feedforward", "rnn", "lstm", "gru", "memory", "stepping"):
         for package in PACKAGES:
             mod = importlib.import_module(f"{package}.{module}")
             functions = {name for name in mod.__all__ if callable(getattr(mod, name))}

@@ -9,7 +9,7 @@ hand-in), on the reference, and on a sigmoid that overflows, which it must leave
 import numpy as np
 import pytest
 
-from autograder.impl import WorkerImpl, load_submission
+from autograder.sandbox.client import WorkerImpl, load_submission
 from autograder.inputs import make_inputs
 from autograder.mistakes import TANH_OUTPUTS, TANH_OVERFLOW, overflow_mistake
 from autograder.reference import LiveReference

@@ -134,3 +134,43 @@ def test_fix_first_advice_names_only_what_the_students_code_calls(tmp_path):
         told[label] = results_of(folder, check)[check[0].name].message
     assert "Fix rnn_step first" in told["calls"]
     assert "Fix rnn_step first" not in told["inline"] and "rnn_forward" in told["inline"]
+
+
+LSTM_STEP_BODY = "    c_t = f * c_prev + i * g  # (N, H)\n"
+
+
+def test_a_function_that_gives_no_answer_costs_only_its_own_points(tmp_path):
+    """lstm_step raises on every input: lstm_forward and lstm_backward are judged with the reference's lstm_step
+    in its place (their own work is right), the checks of the whole cell (training) fail and say what to fix."""
+    folder = hand_in(tmp_path / "raises", lstm=(LSTM_STEP_BODY, "    raise ValueError('not finished')\n"))
+    wanted = ("lstm_step", "lstm_forward", "lstm_backward")
+    checks = [c for c in all_checks() if c.function in wanted]
+    results = results_of(folder, checks)
+    own = [c for c in checks if c.function == "lstm_step"]
+    assert all(not results[c.name].score for c in own)
+    later = [c for c in checks if c.function != "lstm_step" and c.group != "training"]
+    assert [(c.name, results[c.name].message[:300]) for c in later if not results[c.name].score] == []
+    note = results["test_lstm_forward_matches_the_reference_on_fixed_inputs"].message
+    assert ("Your lstm_step gave no answer (lstm_step raised an error: ValueError: not finished), so the "
+            "reference's lstm_step stood in for yours in this check: it judged lstm_forward's own work.") in note
+    trained = results["test_lstm_backward_trains_an_lstm_to_recall_across_70_steps"]
+    assert not trained.score and "Fix lstm_step first: lstm_backward relies on it" in trained.message
+
+
+def test_what_a_stand_in_answers_never_reaches_the_worker_that_grades_the_students_own_functions(tmp_path):
+    """A hostile lstm_step raises until lstm_forward has seen a stand-in in its place, then answers right: the
+    stand-ins live in a worker of their own, so in the worker that grades lstm_step it never answers."""
+    text = _student_code(reference("lstm")).replace(
+        LSTM_STEP_BODY, "    if not _SAW:\n        raise ValueError('not finished')\n" + LSTM_STEP_BODY, 1)
+    text = text.replace("        h_new, c_new = lstm_step(x[:, t], h, c, Wx, Wh, b)",
+                        "        if lstm_step.__code__.co_name != 'lstm_step':\n"
+                        "            _SAW.append('a stand-in')\n"
+                        "        h_new, c_new = lstm_step(x[:, t], h, c, Wx, Wh, b)", 1)
+    text = text.replace("def lstm_step(", "_SAW = []\n\n\ndef lstm_step(", 1)
+    assert "_SAW.append" in text and "if not _SAW:" in text
+    folder = hand_in(tmp_path / "keeps", lstm=text)
+    checks = [c for c in all_checks() if c.function in ("lstm_forward", "lstm_step") and c.group != "training"]
+    checks.sort(key=lambda c: c.function != "lstm_forward")  # lstm_forward first: the stand-ins answer before
+    results = results_of(folder, checks)
+    assert results["test_lstm_forward_matches_the_reference_on_fixed_inputs"].score  # the stand-ins did answer
+    assert [c.name for c in checks if c.function == "lstm_step" and results[c.name].score] == []

@@ -11,7 +11,7 @@ import pytest
 
 from autograder import kit
 from autograder.catalogue import all_checks
-from autograder.impl import LocalImpl
+from autograder.sandbox.client import LocalImpl
 from autograder.reference import LiveReference
 from autograder.runner import run_checks
 

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from autograder.impl import load_submission
+from autograder.sandbox.client import load_submission
 
 
 def write(folder, name, text, age):

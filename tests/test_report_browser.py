@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -479,3 +480,42 @@ def test_a_screenshot_of_the_300_student_report_is_a_1280_px_png(big, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (WIDTH, 2600)
+
+
+def test_what_a_submission_tries_is_flagged_even_when_it_catches_the_refusal(tmp_path):
+    """The worker's audit hook records attempts as values: an rnn_readout that quietly tries to read the
+    solutions, open a socket and start a program, catching every error, passes its checks and is still flagged."""
+    from autograder.grading import grade
+    from autograder.sample_class import _student_code, reference
+
+    quiet = textwrap.dedent(f'''
+        def _quietly():
+            import os, socket, subprocess
+            for act in (lambda: open({str(kit.SOLUTIONS / "rnn.py")!r}).read(),
+                        lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM),
+                        lambda: subprocess.run(["/bin/true"])):
+                try:
+                    act()
+                except Exception:
+                    pass
+        ''')
+    text = _student_code(reference("rnn")).replace("def rnn_readout(", quiet + "\n\ndef rnn_readout(", 1)
+    text = text.replace("    return h @ Wy + by", "    _quietly()\n    return h @ Wy + by", 1)
+    assert "    _quietly()\n" in text
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / "rnn.py").write_text(text)
+    graded = grade(tmp_path / "quiet", checks=[c for c in all_checks() if c.function == "rnn_readout"])
+    assert all(r.passed for r in graded.results), [r.message[:200] for r in graded.results]
+    kinds = {kind for kind, function, _ in graded.attempts if function == "rnn_readout"}
+    assert {"open", "network", "process"} <= kinds, graded.attempts
+    cheat = [f for f in report.student_flags(graded) if f.cheat]
+    assert cheat and any(report.READING_KIT in line and "solutions/rnn.py" in line for line in cheat[0].details)
+    assert any(report.NETWORK in line for line in cheat[0].details)
+    assert any(report.PROCESSES in line for line in cheat[0].details)
+
+
+def test_honest_code_tries_nothing_worth_a_look(tmp_path):
+    from autograder.grading import grade
+
+    graded = grade(kit.SOLUTIONS, checks=[c for c in all_checks() if c.module in ("rnn", "lstm")])
+    assert graded.attempts == []

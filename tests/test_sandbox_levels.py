@@ -32,12 +32,17 @@ def rnn_grade(*args, env=None, python=sys.executable, timeout=300):
                           cwd=kit.ROOT, env={**os.environ, **(env or {})})
 
 
-def snoop_submission(folder, marker):
-    """A correct submission whose rnn_readout first tries what a hostile student would, and reports it."""
+def snoop_submission(folder, marker, lazy_import=True):
+    """A correct submission whose rnn_readout first tries what a hostile student would, and reports it.
+
+    With `lazy_import` it also imports numpy.ma at call time, as an honest student may: it must work at
+    every confined level, also as root with Python below /root (mode 0700).
+    """
     source = (kit.SOLUTIONS / "rnn.py").read_text()
     attack = textwrap.dedent(f'''
         def _snoop():
             import os, socket
+            {"import numpy.ma  # not imported in advance: read from the Python installation while confined" if lazy_import else ""}
             seen = []
             for what, act in (("read solutions", lambda: open({str(kit.SOLUTIONS / "rnn.py")!r}).read()),
                               ("write host tmp", lambda: open("/tmp/{marker}", "w").write("x")),
@@ -113,7 +118,7 @@ def test_without_any_confinement_the_same_student_gets_out_which_is_why_it_is_lo
     """The control: at "process limits only" the snooping student does get out (so the test above can fail)."""
     marker = f"rnn-kit-escape-{uuid.uuid4().hex}"
     try:
-        sandbox, readout, stderr = graded(snoop_submission(tmp_path / "snoop", marker),
+        sandbox, readout, stderr = graded(snoop_submission(tmp_path / "snoop", marker, lazy_import=False),
                                           env=LEVEL_ENV["process limits only"])
         assert sandbox["level"] == "process limits only" and "WARNING" in stderr
         assert all("ESCAPED read solutions, write host tmp, socket" in out for _, _, out in readout.values()), readout
@@ -144,6 +149,15 @@ def test_a_venv_under_tmp_gets_the_full_sandbox():
             assert sandbox["level"].startswith("bubblewrap")
         assert all(score == full for score, full, _ in readout.values()), readout
         assert not Path("/tmp", marker).exists()
+        if os.geteuid() == 0 and HAS_LANDLOCK:
+            # as root without bubblewrap the worker is `nobody`, and this venv sits in a folder of mode 0700
+            assert not venv.stat().st_mode & 0o001
+            sandbox, readout, _ = graded(snoop_submission(venv / "student-landlock", marker), python=python,
+                                         env=LEVEL_ENV["landlock"])
+            assert sandbox["level"] == "landlock", sandbox
+            assert "passes folders closed to nobody" in sandbox["applied"], sandbox
+            assert all(score == full for score, full, _ in readout.values()), readout
+            assert not Path("/tmp", marker).exists()
     finally:
         shutil.rmtree(venv, ignore_errors=True)
 
@@ -152,7 +166,7 @@ def test_a_worker_that_dies_before_it_is_ready_costs_a_fresh_fork_server_not_a_s
     """The first worker a fork server hands over dies at once (as when its scratch space is gone): the
     grader starts a new fork server and grades on it; the student loses nothing."""
     from autograder.catalogue import all_checks
-    from autograder.impl import WorkerImpl, load_submission
+    from autograder.sandbox.client import WorkerImpl, load_submission
     from autograder.reference import LiveReference
     from autograder.runner import run_checks
     from autograder.sandbox import launcher
@@ -177,7 +191,8 @@ def test_a_worker_that_dies_before_it_is_ready_costs_a_fresh_fork_server_not_a_s
 
 @pytest.mark.skipif(not HAS_LANDLOCK, reason="this kernel has no Landlock")
 def test_confinement_also_refuses_what_landlock_leaves_open(tmp_path):
-    """chmod, utime and signals to others are not Landlock's to refuse (below ABI 6 not even signals): seccomp is."""
+    """chmod, utime, truncation and signals to others are not Landlock's to refuse (truncation only from ABI 3,
+    signals from ABI 6): seccomp is."""
     victim = tmp_path / "victim.txt"
     victim.write_text("x")
     code = textwrap.dedent(f'''
@@ -187,6 +202,8 @@ def test_confinement_also_refuses_what_landlock_leaves_open(tmp_path):
         print(confine.confine(read=[], write=[{str(tmp_path)!r}]))
         for what, act in (("chmod", lambda: os.chmod({str(victim)!r}, 0o666)),
                           ("utime", lambda: os.utime({str(victim)!r}, (0, 0))),
+                          ("truncate", lambda: os.truncate({str(victim)!r}, 0)),  # Landlock: only from ABI 3
+                          ("O_TRUNC read-only", lambda: os.close(os.open({str(victim)!r}, os.O_RDONLY | os.O_TRUNC))),
                           ("kill -1", lambda: os.kill(-1, 0)), ("kill parent", lambda: os.kill(os.getppid(), 0))):
             try:
                 act()
@@ -198,6 +215,7 @@ def test_confinement_also_refuses_what_landlock_leaves_open(tmp_path):
         ''')
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
     assert "seccomp" in done.stdout and "ALLOWED" not in done.stdout and "self ok" in done.stdout, done.stdout + done.stderr
+    assert victim.read_text() == "x"
 
 
 @pytest.mark.skipif(not BWRAP_HERE, reason="needs bubblewrap")

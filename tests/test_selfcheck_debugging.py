@@ -8,7 +8,7 @@ import pytest
 
 from autograder import kit
 from autograder.catalogue import all_checks
-from autograder.impl import LocalImpl
+from autograder.sandbox.client import LocalImpl
 from autograder.plugin import PRINT_LIMIT
 from autograder.runner import snippet
 

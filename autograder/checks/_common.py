@@ -15,21 +15,21 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import CheckFailure, difference, expect_reference, failure, followed_through, overflow_mistake
-from ..impl import freeze
+from ..sandbox.client import freeze
 from ..inputs import TAKES_LENGTHS, make_inputs, recipe
 
-SHAPE_SIZES = ({"N": 1}, {"H": 1}, {"T": 1, "t": 0, "T_fixed": 1}, {"D": 1, "F": 1}, {},
-               {"N": 4, "T": 6, "D": 2, "H": 3, "C": 2, "F": 5})
-SQUARE = {"N": 4, "T": 4, "D": 4, "H": 4, "C": 4, "F": 4, "T_fixed": 4, "t": 1}
+SHAPE_SIZES = ({"N": 1}, {"H": 1, "DV": 1}, {"T": 1, "t": 0, "T_fixed": 1}, {"D": 1, "F": 1, "DK": 1}, {},
+               {"N": 4, "T": 6, "D": 2, "H": 3, "C": 2, "F": 5, "DK": 2, "DV": 5})
+SQUARE = {"N": 4, "T": 4, "D": 4, "H": 4, "C": 4, "F": 4, "T_fixed": 4, "t": 1, "DK": 4, "DV": 4}
 PUBLIC_SEEDS = (0, 1, 2)
 ### BEGIN HIDDEN TESTS
-HIDDEN_CASES = ((1001, {"N": 5, "T": 7, "D": 3, "H": 2, "C": 4, "F": 6, "T_fixed": 3, "t": 5}),
-                (1002, {"N": 2, "T": 3, "D": 5, "H": 7, "C": 2, "F": 9, "T_fixed": 8, "t": 0}),
-                (1003, {"N": 6, "T": 9, "D": 1, "H": 4, "C": 5, "F": 3, "T_fixed": 9, "t": 8}))
+HIDDEN_CASES = ((1001, {"N": 5, "T": 7, "D": 3, "H": 2, "C": 4, "F": 6, "T_fixed": 3, "t": 5, "DK": 3, "DV": 2}),
+                (1002, {"N": 2, "T": 3, "D": 5, "H": 7, "C": 2, "F": 9, "T_fixed": 8, "t": 0, "DK": 6, "DV": 1}),
+                (1003, {"N": 6, "T": 9, "D": 1, "H": 4, "C": 5, "F": 3, "T_fixed": 9, "t": 8, "DK": 1, "DV": 4}))
 ### END HIDDEN TESTS
 
 #: points for each template, per function
-POINTS = {"shapes": 0.5, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.25,
+POINTS = {"shapes": 0.25, "fixed": 0.5, "random": 0.5, "hidden": 0.5, "pure": 0.25,
           "long": 0.5, "lengths": 0.5, "lengths_hidden": 0.5, "saturate": 0.5}
 
 
@@ -53,10 +53,10 @@ def _located(exc, impl, function, seed, options, case):
     None when `exc` is not such a crash (a function not written yet, a file that does not
     load, a check's own failure): those say all there is to say already.
     """
-    from ..impl import CallFailed, LoadError, Missing, NotImplementedYet
+    from ..sandbox.client import CallFailed, LoadError, Missing, NotImplementedYet
     from ..inputs import DEFAULT_SIZES, SIGNATURES
     from ..runner import snippet
-    from ..untrusted import MAX_TEXT, clean_text
+    from ..sandbox.submission import MAX_TEXT, clean_text
 
     if not isinstance(exc, CallFailed) or isinstance(exc, (NotImplementedYet, LoadError, Missing)):
         return None

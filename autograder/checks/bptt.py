@@ -19,7 +19,7 @@ import numpy as np
 from ..catalogue import check
 from ..feedback import (GRADIENT_RTOL, CheckFailure, broken_dependencies, dependency_verdict, difference,
                         expect_reference, failure, followed_through, graded_with, matches)
-from ..impl import Bound, CallFailed
+from ..sandbox.client import Bound, CallFailed
 from ..inputs import FORWARD_OF, SIGNATURES, make_inputs, recipe
 from ..trainer import FUNCTIONS, accuracy, train_recall
 from ._common import define_check, standard_checks

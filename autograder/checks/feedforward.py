@@ -6,9 +6,13 @@ from ..feedback import expect
 from ..inputs import make_inputs, recipe
 from ._common import run_case, standard_checks, values_check
 
+#: Part 1's functions are short, so their value checks weigh less than the template's (issue 17 made room for
+#: Part 6 here)
+POINTS = {"random": 0.25, "hidden": 0.25}
+
 for _function in ("dense_forward", "flatten_sequence", "pad_or_truncate", "mean_pool", "place_pattern",
                   "slotwise_responses", "shared_responses"):
-    standard_checks(globals(), _function)
+    standard_checks(globals(), _function, points=POINTS)
 
 
 @check("flatten_sequence", points=0.25, counts_with=values_check("flatten_sequence"))
@@ -22,7 +26,7 @@ def test_flatten_sequence_width_grows_with_the_length(impl, ref):
                call=recipe("flatten_sequence", 0, N=2, T=T, D=3))
 
 
-@check("mean_pool", points=0.75, counts_with=values_check("mean_pool"))
+@check("mean_pool", points=0.5, counts_with=values_check("mean_pool"))
 def test_mean_pool_cannot_tell_a_sequence_from_its_reverse(impl, ref):
     """Averaging forgets order: a sequence and its reverse pool to the same vector (Part 1, problem 2)."""
     (x,) = make_inputs("mean_pool", 11, N=3, T=6, D=4)
@@ -48,7 +52,7 @@ def _rows_differ(impl, ref, function, seed, T, hidden_note=""):
                "one shared detector must respond the same wherever the pattern is", call=call)
 
 
-@check("slotwise_responses", points=1.0)
+@check("slotwise_responses", points=0.75)
 def test_slotwise_responses_differ_between_positions(impl, ref):
     """A dense layer on flattened input has one detector per slot: moving the pattern changes the answer."""
     _rows_differ(impl, ref, "slotwise_responses", 21, 6)
@@ -63,7 +67,7 @@ def test_slotwise_responses_differ_between_positions_hidden(impl, ref):
 ### END HIDDEN TESTS
 
 
-@check("shared_responses", points=1.0, counts_with=values_check("shared_responses"))
+@check("shared_responses", points=0.75, counts_with=values_check("shared_responses"))
 def test_shared_responses_are_equal_at_every_position(impl, ref):
     """One detector reused at every step responds the same wherever the pattern is (the RNN's fix)."""
     _rows_differ(impl, ref, "shared_responses", 22, 6)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import difference, expect, failure
-from ..impl import CallFailed
+from ..sandbox.client import CallFailed
 from ..inputs import make_inputs, recipe
 from ._common import HIDDEN_ROWS, PUBLIC_ROWS, RECALL_CALL, RECALL_GAP, readout_accuracy, recall_batch, standard_checks
 

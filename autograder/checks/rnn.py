@@ -3,7 +3,7 @@ import numpy as np
 
 from ..catalogue import check
 from ..feedback import dependency_verdict, difference, expect, failure, graded_with
-from ..impl import Bound, CallFailed
+from ..sandbox.client import Bound, CallFailed
 from ..inputs import make_inputs, recipe
 from ._common import standard_checks
 

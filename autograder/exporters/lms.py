@@ -38,7 +38,7 @@ from pathlib import Path
 from .. import kit
 from ..classroom import NOT_GRADED, csv_text
 from ..files import write_atomic
-from ..untrusted import read_regular
+from ..sandbox.submission import read_regular
 
 FORMATS = ("canvas", "moodle", "csv")
 

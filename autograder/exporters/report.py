@@ -62,8 +62,10 @@ def band(rate):
 
 
 # ---------------------------------------------------------------------------------------
-# What the messages say: refusals of the sandbox, and two problems that have no mistake key yet.
-# Nothing records these as values (yet); they are read from the text the check wrote, here and only here.
+# What the submission tried: recorded as values by the worker's audit hook (Graded.attempts, see
+# sandbox/child.py _audit), and, for results graded before that existed or errors the hook cannot
+# see (a seccomp refusal), read from the text the check wrote, here and only here. Two problems
+# that have no mistake key yet are read from the text too.
 
 READING_KIT = "reading the kit"
 NETWORK = "reaching the network"
@@ -152,6 +154,22 @@ def refusal(message):
     found = _FOREIGN.search(text)
     if found and found.group(1) not in _PLAIN_TYPES:
         return FAKES, f"returned an object of type {found.group(1)} where a numpy array is due"
+    return None
+
+
+def attempt(kind, detail):
+    """(what the sandbox refused, the evidence) for one of Graded.attempts, or None for an honest one."""
+    if kind == "open":
+        mode, _, path = detail.partition(" ")
+        if _is_kit_path(path):
+            return (WRITING if mode == "write" else READING_KIT), f"tried to {mode} {path}"
+        return (WRITING if mode == "write" else READING), f"tried to {mode} {path}"
+    if kind == "import":
+        return READING_KIT, f"tried to {detail}"
+    if kind == "network":
+        return NETWORK, f"tried {detail}"
+    if kind == "process":
+        return PROCESSES, f"tried {detail}"
     return None
 
 
@@ -251,6 +269,10 @@ def student_flags(graded):
         found = refusal(message)
         if found:
             refused.setdefault((found[0], r.function), found[1])
+    for kind, function, detail in getattr(graded, "attempts", None) or ():
+        found = attempt(kind, detail)
+        if found:
+            refused.setdefault((found[0], function), found[1])
     if crashes:
         flags.append(Flag("crash", "crash", [f"{_some(functions)}: {why}" for why, functions in crashes.items()]))
     if loads["load"]:

@@ -41,7 +41,7 @@ class KitIncomplete(RuntimeError):
 
 def trust_inputs(function):
     """The inputs on which a submission's `function` must give the recorded answer before it serves as a tool."""
-    from ..impl import Bound
+    from ..sandbox.client import Bound
     from ..inputs import SIGNATURES, make_inputs
 
     if function in SIGNATURES:

@@ -50,7 +50,7 @@ class LiveReference:
 
     def call(self, function, args, kwargs=None, *, remember=True):
         """The reference's `function(*args, **kwargs)`; remember=False for one-off inputs (a student's weights)."""
-        from ..impl import digest, freeze
+        from ..sandbox.client import digest, freeze
 
         key = digest(function, args, kwargs) if remember else None
         if key is not None and key in self.memo:
@@ -70,7 +70,7 @@ class LiveReference:
         reference's around the submission's own `through` functions (see `around`), or None
         when those cannot run.
         """
-        from ..impl import CallFailed, digest, freeze
+        from ..sandbox.client import CallFailed, digest, freeze
 
         if through:
             try:
@@ -135,7 +135,7 @@ class LiveReference:
         """What the reference `function` gives on `args` when `dependencies` are the submission's, or None when the
         submission's dependencies cannot give it one (they raise, or return what the reference cannot use).
         `heard`, a list, collects (dependency, warning) for the warnings the submission's dependencies raised."""
-        from ..impl import CallFailed
+        from ..sandbox.client import CallFailed
 
         try:
             theirs = set(dependencies)  # a dependency handed in as an argument is theirs too
@@ -146,7 +146,7 @@ class LiveReference:
     def _theirs(self, impl, value, names=None):
         """`value` with Bound("student", name) (every name, or those in `names`) as the submission's own function,
         each call going to its worker, and any other Bound as the reference's."""
-        from ..impl import Bound
+        from ..sandbox.client import Bound
 
         if isinstance(value, Bound) and value.kind == "student" and (names is None or value.name in names):
             return lambda *args, **more: impl.call(value.name, args, {**value.kwargs, **more}, remember=False)

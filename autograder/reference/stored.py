@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sandbox import wire
-from ..impl import Bound, digest, freeze
+from ..sandbox.client import Bound, digest, freeze
 
 PATH = Path(__file__).resolve().parent.parent / "fixtures.npz"
 

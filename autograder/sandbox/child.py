@@ -3,11 +3,13 @@
 Protocol (grading process -> worker, then worker -> grading process), framed by wire.py:
   {"op": "load", "modules": {name: [source, filename]}, "package": name}  -> {"ok": {name: error or None}}
   {"op": "import", "module": m}  -> {"ok": true} or {"error": "load_error", ...}
-  {"op": "call", "function": f, "module": m, "args": [...], "kwargs": {...}}
+  {"op": "call", "function": f, "module": m, "args": [...], "kwargs": {...}, "stand_ins": [g, ...]}
       -> {"ok": value, "stdout": text} or {"error": kind, "message": ..., "traceback": ..., "stdout": ...}
+      ("stand_ins", optional: during this call, the submission's own g is replaced by a stand-in)
   {"op": "exit"}
 Error kinds: not_implemented, exception, missing, load_error, exit, needs_module.
-While a call runs, a stand-in for a function of a module that did not load may ask
+While a call runs, a stand-in (for a function of a module that did not load, or one named
+in "stand_ins") may ask
 (worker -> grading process) {"callback": f, "args": [...], "kwargs": {...}} and gets back
 {"ok": value}, {"error": text} or {"needs_module": m} (import m first, then call again).
 
@@ -304,6 +306,7 @@ def _handle_call(submission, request, out):
     before = _snapshot(args, kwargs)
     import warnings
     calls = _Calls(submission.exercise_functions() if request.get("trace", True) else (), name)
+    swapped = _swap_in_stand_ins(submission, [d for d in request.get("stand_ins") or () if d != name])
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -312,6 +315,8 @@ def _handle_call(submission, request, out):
                 value = function(*args, **kwargs)
             finally:
                 sys.setprofile(None)
+                for namespace, dep, own in swapped:
+                    namespace[dep] = own
     except _NeedsModule as exc:
         return {"error": "needs_module", "module": exc.module, "message": "", "stdout": out.take()}, []
     except NotImplementedError as exc:
@@ -337,6 +342,25 @@ def _handle_call(submission, request, out):
             notes.append("a warning")
     return {"ok": tree, "stdout": out.take(), "warnings": notes, "calls": calls.seen,
             "mutated": _changed(before, function, args, kwargs)}, blobs
+
+
+def _swap_in_stand_ins(submission, names):
+    """For one call: every loaded module's binding of each of `names` (exercise functions) becomes a stand-in
+    that the grading process answers with the reference; [(namespace, name, own function)] to put back.
+
+    Asked for in a worker of its own (client.WorkerImpl._with_reference), so nothing a stand-in
+    answers stays where the submission's own functions are graded.
+    """
+    swapped = []
+    for name in names:
+        if name not in _module_of:
+            continue
+        for module in submission.loaded.values():
+            own = module.__dict__.get(name)
+            if callable(own):
+                swapped.append((module.__dict__, name, own))
+                module.__dict__[name] = _stand_in(name)
+    return swapped
 
 
 def _snapshot(args, kwargs):
@@ -383,9 +407,76 @@ def _calm_signals():
             pass
 
 
+# ---------------------------------------------------------------------------------------
+# Attempts: what the submission tried that honest code for these exercises never does (open a
+# file outside the Python installation, a socket, a process, the kit). Seen by an audit hook,
+# which cannot be removed once added, whether or not the sandbox then refused and whether or
+# not the code caught the error; sent with each reply, for a person to look at in the class
+# report. Nothing here changes a score.
+
+#: [(event, function being called, detail)] not yet sent; at most MAX_ATTEMPTS per worker
+_ATTEMPTS = []
+_SENT = [0]
+MAX_ATTEMPTS = 20
+_CALLING = [""]
+_EVENTS = {"open": "open", "socket.__new__": "network", "socket.connect": "network", "socket.getaddrinfo": "network",
+           "subprocess.Popen": "process", "os.system": "process", "os.exec": "process", "os.posix_spawn": "process",
+           "os.spawn": "process", "os.fork": "process", "os.forkpty": "process", "os.kill": "process",
+           "os.killpg": "process", "import": "import"}
+_KIT_NAMES = ("solutions", "autograder", "tests")
+
+
+def _audit(event, args):
+    kind = _EVENTS.get(event)
+    if kind is None or not _CALLING[0] or _SENT[0] + len(_ATTEMPTS) >= MAX_ATTEMPTS:
+        return
+    try:
+        if kind == "open":
+            path = args[0]
+            if not isinstance(path, (str, bytes)):
+                return
+            path = os.fsdecode(path)
+            if path.startswith(_HONEST_PREFIXES):
+                return
+            mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
+            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+            writes = any(c in mode for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            detail = f"{'write' if writes else 'read'} {path[:300]}"
+        elif kind == "import":
+            if str(args[0]).partition(".")[0] not in _KIT_NAMES:
+                return
+            detail = f"import {str(args[0])[:100]}"
+        else:
+            detail = f"{event} {repr(args[:2])[:200]}"
+        _ATTEMPTS.append((kind, _CALLING[0], detail))
+    except Exception:  # noqa: BLE001 - the hook must never break the call it watches
+        pass
+
+
+def _honest_prefixes():
+    import numpy
+
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(numpy.__file__))}
+    return tuple(sorted(r.rstrip("/") + "/" for r in roots if r)) + ("/dev/null", "/dev/urandom", "/proc/self/")
+
+
+_HONEST_PREFIXES = ()
+
+
+def _new_attempts():
+    """The attempts seen since the last reply, as lists for the wire."""
+    out = [list(a) for a in _ATTEMPTS]
+    _SENT[0] += len(_ATTEMPTS)
+    _ATTEMPTS.clear()
+    return out
+
+
 def serve(fd_in, fd_out):
     """Answer requests until told to exit or the parent goes away."""
+    global _HONEST_PREFIXES
     _PARENT[:] = [fd_in, fd_out]
+    _HONEST_PREFIXES = _honest_prefixes()
+    sys.addaudithook(_audit)  # before any student code: it cannot be taken away
     out = _CappedText()
     submission = None
     while True:
@@ -404,13 +495,17 @@ def serve(fd_in, fd_out):
             continue
         if op == "import":  # load one module now, so a hang at import costs one timeout, not one per function
             sys.stdout = sys.stderr = out  # what the module prints at its top level comes back too
+            _CALLING[0] = f"{header.get('module')}.py, on import"
             try:
                 submission.module(str(header.get("module")))
                 reply = {"ok": True, "stdout": out.take()}
             except BaseException as exc:  # what it printed stays in `out`: the first call's load error carries it
                 reply = {"error": "load_error", "message": f"{type(exc).__name__}: {exc}"[:MAX_TEXT]}
             finally:
+                _CALLING[0] = ""
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            if _ATTEMPTS:
+                reply = dict(reply, attempts=_new_attempts())
             write_frame(fd_out, pack(reply))
             continue
         if op == "call":
@@ -418,11 +513,15 @@ def serve(fd_in, fd_out):
             request["args"] = decode({"t": "list", "v": header.get("args", [])}, blobs)
             request["kwargs"] = {k: decode(v, blobs) for k, v in header.get("kwargs", {}).items()}
             sys.stdout = sys.stderr = out
+            _CALLING[0] = str(request.get("function", ""))
             try:
                 reply, reply_blobs = _handle_call(submission, request, out)
             finally:
+                _CALLING[0] = ""
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
                 _calm_signals()
+            if _ATTEMPTS:
+                reply = dict(reply, attempts=_new_attempts())
             write_frame(fd_out, pack(reply, reply_blobs))
             continue
         write_frame(fd_out, pack(_reply_error("protocol", f"unknown op {op!r}")))

@@ -8,7 +8,8 @@ is loaded by path into the sandboxed worker.
 Landlock (Linux 5.13+; the ABI version says what the kernel can restrict):
 
 * files: reads only beneath the paths given (the standard library, numpy, the shared
-  libraries already mapped), writes only in the worker's private folder, no execution
+  libraries already mapped), writes only beneath the folders given (the worker is
+  given none: it creates no file, so it has no disk or inodes to use up), no execution
   of any file (so no ``os.execv`` into a shell);
 * ABI 4+: no TCP bind or connect;
 * ABI 6+: no abstract unix sockets and no signals to processes outside the worker.
@@ -16,7 +17,9 @@ Landlock (Linux 5.13+; the ABI version says what the kernel can restrict):
 Seccomp (a small BPF filter, x86-64 and arm64): ``socket()`` of any family, ``ptrace``,
 reading or writing other processes' memory, the kernel keyring, ``execve``, new
 namespaces or mounts, io_uring (which would go around the filter), bpf and
-perf_event_open fail with EPERM; a system call of a foreign ABI (i386 or x32 on x86-64)
+perf_event_open fail with EPERM, and so does truncation (``truncate``, ``creat``,
+``open`` or ``openat`` with O_TRUNC, ``openat2``), which Landlock refuses only from ABI 3
+(and O_TRUNC truncates even a file opened read-only); a system call of a foreign ABI (i386 or x32 on x86-64)
 kills the process.
 
 `confine(...)` returns the names of what it applied; nothing here raises when the kernel
@@ -140,15 +143,22 @@ DENIED = {
                "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93, "lchown": 94, "fchownat": 260,
                "fchmodat": 268, "fchmodat2": 452, "utime": 132, "utimes": 235, "futimesat": 261,
                "utimensat": 280, "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
-               "lremovexattr": 198, "fremovexattr": 199, "pidfd_send_signal": 424},
+               "lremovexattr": 198, "fremovexattr": 199, "pidfd_send_signal": 424,
+               # truncation by path, which Landlock refuses only from ABI 3 (Linux 6.2); creat truncates too,
+               # and openat2 hides its flags in a struct the filter cannot read
+               "truncate": 76, "creat": 85, "openat2": 437},
     "aarch64": {"socket": 198, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
                 "add_key": 217, "request_key": 218, "keyctl": 219, "execve": 221, "execveat": 281,
                 "unshare": 97, "setns": 268, "mount": 40, "bpf": 280, "perf_event_open": 241,
                 "userfaultfd": 282, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
                 "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "fchmodat2": 452, "utimensat": 88,
                 "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
-                "fremovexattr": 16, "pidfd_send_signal": 424},
+                "fremovexattr": 16, "pidfd_send_signal": 424, "truncate": 45, "openat2": 437},
 }
+#: opening calls, with the index of their flags argument: refused with O_TRUNC, which truncates even a file
+#: opened read-only and which Landlock below ABI 3 lets through (the worker never needs to truncate)
+OPENING = {"x86_64": {"open": (2, 1), "openat": (257, 2)}, "aarch64": {"openat": (56, 2)}}
+O_TRUNC = 0o1000
 #: system calls that send a signal to the pid in their first argument: allowed only to the worker itself
 #: (or its own group, 0), so that no kernel without Landlock's signal scoping lets it kill anyone else
 SIGNALLING = {"x86_64": {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297},
@@ -156,7 +166,7 @@ SIGNALLING = {"x86_64": {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueuein
                           "rt_tgsigqueueinfo": 240}}
 _RET_ALLOW, _RET_KILL_PROCESS, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 _EPERM = 1
-_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _X32_BIT = 0x40000000
 
 
@@ -171,8 +181,10 @@ class _Program(ctypes.Structure):
 def seccomp_program(machine=None, pid=None):
     """The BPF program as a list of (code, jt, jf, k), or None on an architecture not listed.
 
-    Layout: check the ABI; then one comparison per denied call (to EPERM) and per signalling
-    call (to the pid check); allow; EPERM; the pid check (first argument `pid` or 0: allow).
+    Layout: check the ABI; then one comparison per denied call (to EPERM), per signalling
+    call (to the pid check) and per opening call (to the check of its flags); allow; EPERM;
+    the pid check (first argument `pid` or 0: allow); one O_TRUNC check per flags argument.
+    BPF jumps only forward, so every check ends in its own returns.
     """
     machine = machine or platform.machine()
     if machine not in DENIED:
@@ -185,10 +197,14 @@ def seccomp_program(machine=None, pid=None):
                (_LD_W_ABS, 0, 0, 0)]                       # A = seccomp_data.nr
     if machine == "x86_64":
         program += [(_JGE_K, 0, 1, _X32_BIT), (_RET_K, 0, 0, _RET_KILL_PROCESS)]  # the x32 ABI
-    compares = [(n, "eperm") for n in denied] + [(n, "pid") for n in signalling]
+    flag_args = sorted({arg for _number, arg in OPENING[machine].values()})
+    compares = ([(n, "eperm") for n in denied] + [(n, "pid") for n in signalling]
+                + [(n, f"flags{arg}") for n, arg in sorted(OPENING[machine].values())])
     after = len(program) + len(compares)  # index of the ALLOW return
     labels = {"allow": after, "eperm": after + 1, "pid": after + 2}
-    for i, (number, target) in enumerate(compares):
+    for i, arg in enumerate(flag_args):
+        labels[f"flags{arg}"] = after + 7 + 4 * i
+    for number, target in compares:
         here = len(program)
         program.append((_JEQ_K, labels[target] - here - 1, 0, number))
     program += [(_RET_K, 0, 0, _RET_ALLOW),                # allow
@@ -198,6 +214,9 @@ def seccomp_program(machine=None, pid=None):
                 (_JEQ_K, 1, 0, 0),                         # its own process group: allow
                 (_RET_K, 0, 0, _RET_ERRNO | _EPERM),
                 (_RET_K, 0, 0, _RET_ALLOW)]
+    for arg in flag_args:                                  # flags: A = low 32 bits of args[arg]
+        program += [(_LD_W_ABS, 0, 0, 16 + 8 * arg), (_JSET_K, 0, 1, O_TRUNC),
+                    (_RET_K, 0, 0, _RET_ERRNO | _EPERM), (_RET_K, 0, 0, _RET_ALLOW)]
     return program
 
 
@@ -211,6 +230,47 @@ def seccomp():
     if _LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         return None
     return "seccomp"
+
+
+# --- capabilities --------------------------------------------------------------------------
+
+PR_SET_KEEPCAPS = 8
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+_CAP_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def effective_capabilities():
+    """The capability numbers this process holds (from /proc/self/status); empty if unknown."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    mask = int(line.split()[1], 16)
+                    return {bit for bit in range(64) if mask >> bit & 1}
+    except (OSError, ValueError):
+        pass
+    return set()
+
+
+def keep_capabilities_across_setuid(keep):
+    """Before setuid: keep the permitted capabilities through it (they are all dropped again by `hold_only`)."""
+    return _LIBC.prctl(PR_SET_KEEPCAPS, 1 if keep else 0, 0, 0, 0) == 0
+
+
+def hold_only(capabilities):
+    """Make `capabilities` (numbers below 32) this process's whole effective and permitted set; True if done."""
+    mask = sum(1 << cap for cap in capabilities)
+    header = _CapHeader(_CAP_VERSION_3, 0)
+    data = (_CapData * 2)(_CapData(mask, mask, 0), _CapData(0, 0, 0))
+    return _LIBC.capset(ctypes.byref(header), data) == 0
 
 
 def mapped_files():

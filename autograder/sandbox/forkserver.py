@@ -50,14 +50,21 @@ def lock_down():
 
     applied = []
     os.setsid()  # its own process group: killing the group kills anything it managed to start
+    search = _SEARCH_CAPABILITY if _CONFINE and _SEARCH_CAPABILITY is not None else None
     if os.geteuid() == 0:
         try:
             os.setgroups([])
             os.setgid(NOBODY)
+            if search is not None:
+                confine.keep_capabilities_across_setuid(True)
             os.setuid(NOBODY)
             applied.append("uid nobody")
         except OSError:
             pass
+        if search is not None:
+            confine.keep_capabilities_across_setuid(False)
+            if confine.hold_only({search}):
+                applied.append("passes folders closed to nobody")
     tmp = tempfile.mkdtemp(prefix=f"rnn-work-{os.getpid()}-", dir="/tmp")  # random name: nothing to squat
     os.chdir(tmp)
     os.environ["TMPDIR"] = tmp
@@ -72,13 +79,24 @@ def lock_down():
     for name in list(sys.modules):
         if name.partition(".")[0] in KIT_PACKAGES:
             del sys.modules[name]
-    if _CONFINE:
-        applied += confine.confine(read=_READABLE, write=[tmp])
+    confined = []
+    if _CONFINE:  # no folder is writable: a worker creates, fills and truncates nothing, so nothing it could
+        # leave behind (bytes, inodes, a squatted name) exists for the next student; its own folder is its cwd only
+        confined = confine.confine(read=_READABLE, write=[])
+        applied += confined
+    if "passes folders closed to nobody" in applied and not any(c.startswith("landlock") for c in confined):
+        confine.hold_only(set())  # that capability is safe only inside Landlock's reads, writes and nothing else
+        applied.remove("passes folders closed to nobody")
     return applied
 
 
 #: what a worker may read once confined; set by the fork server after its imports (`readable_paths`)
 _READABLE = ()
+#: as root, a capability the worker keeps as `nobody` when the Python installation sits below a folder that
+#: nobody may not pass (e.g. a venv or pyenv under /root, mode 0700): it lets the worker reach the standard
+#: library and numpy there, and Landlock still decides what it reads (nothing else) and writes (nothing);
+#: set by the fork server (`search_capability`)
+_SEARCH_CAPABILITY = None
 #: False only when the fork server was told --no-confine (RNN_KIT_NO_LANDLOCK=1: to test the weakest level)
 _CONFINE = True
 
@@ -94,6 +112,35 @@ def readable_paths():
     paths.append(os.path.dirname(np.__file__))
     paths += confine.mapped_files()
     return tuple(paths) + ("/dev/urandom", "/dev/null")
+
+
+def search_capability(paths):
+    """The capability a `nobody` worker needs to reach `paths`, or None when every folder above them is
+    open to others (or this process is not root, or Landlock is missing: then nothing is kept)."""
+    import stat
+
+    if os.geteuid() != 0 or confine.landlock_abi() < 1:
+        return None
+    closed = False
+    for path in paths:
+        folder = os.path.dirname(os.path.abspath(path))
+        while folder not in ("/", ""):
+            try:
+                if not os.stat(folder).st_mode & stat.S_IXOTH:
+                    closed = True
+                    break
+            except OSError:
+                break
+            folder = os.path.dirname(folder)
+        if closed:
+            break
+    if not closed:
+        return None
+    held = confine.effective_capabilities()
+    for capability in (confine.CAP_DAC_READ_SEARCH, confine.CAP_DAC_OVERRIDE):  # read-only bypass first
+        if capability in held:
+            return capability
+    return None
 
 
 def _preload():
@@ -179,11 +226,12 @@ def fork_server(control_fd, confine=True, private_tmp=False):
     import signal
     import socket
 
-    global _READABLE, _CONFINE, _PRIVATE_TMP
+    global _READABLE, _CONFINE, _PRIVATE_TMP, _SEARCH_CAPABILITY
     _PRIVATE_TMP = private_tmp
     _CONFINE = confine
     _preload()
     _READABLE = readable_paths()
+    _SEARCH_CAPABILITY = search_capability(_READABLE) if confine else None
     control = socket.socket(fileno=control_fd)
     statuses = {}
 

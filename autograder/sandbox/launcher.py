@@ -10,8 +10,9 @@ submission (about 2 ms instead of about 100 ms for a new interpreter). Each chil
 * has a private temporary directory, stdin closed, stdout and stderr discarded (what
   the code prints through Python is captured per call, capped, and shown in feedback);
 * confines itself with Landlock and seccomp (confine.py) where the kernel has them:
-  reads only the standard library and numpy, writes only its private folder, executes
-  nothing, no sockets, no signals or ptrace beyond itself;
+  reads only the standard library and numpy, creates and writes no file anywhere (so it
+  cannot fill a disk, use up inodes or leave anything for the next student), truncates
+  nothing, executes nothing, no sockets, no signals or ptrace beyond itself;
 * cannot import the kit (solutions, autograder, tests);
 * gets a scrubbed environment and runs under ``python -I``.
 

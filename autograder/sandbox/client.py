@@ -14,17 +14,15 @@ anything else) or raises a `CallFailed` saying why, in words meant for the stude
 """
 import json
 import os
-import re
 import select
-import stat
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from . import kit, untrusted
-from .sandbox import child, wire
-from .sandbox.wire import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
-from .untrusted import SubmissionError, clean_text  # noqa: F401  (SubmissionError re-exported)
+from .. import kit
+from . import child, wire
+from .submission import (Submission, SubmissionError, clean_text, load_submission,  # noqa: F401  (re-exported)
+                         module_header, namespace_submission)
+from .wire import Bound, Foreign, WireError  # noqa: F401  (re-exported for checks)
 
 #: wall-clock seconds one call may take before the worker is stopped
 DEFAULT_TIMEOUT = 10.0
@@ -100,250 +98,6 @@ _KINDS = {"not_implemented": NotImplementedYet, "exception": StudentError, "exit
 
 def _indent(text):
     return "\n".join("    " + line for line in text.splitlines())
-
-
-# ---------------------------------------------------------------------------------------
-# What was submitted
-
-@dataclass
-class Submission:
-    """Source text per exercise module, plus notes about how it was read."""
-
-    label: str
-    modules: dict = field(default_factory=dict)    # module -> (source, filename shown in tracebacks)
-    notes: list = field(default_factory=list)      # things the student should know (e.g. a missing cell)
-    aliases: dict = field(default_factory=dict)    # function -> the module holding a copy of it (a notebook's
-    #                                                dependency cells), used when its own module is not handed in
-
-    def module_of(self, function):
-        """The module a call of `function` goes to: its own, else the one that carries a copy of it."""
-        home = kit.module_of()[function]
-        return self.aliases[function] if home not in self.modules and function in self.aliases else home
-
-    def wire_modules(self):
-        support = {name: ((kit.EXERCISES / f"{name}.py").read_text(), f"{name}.py (kit)") for name in kit.SUPPORT}
-        return {**support, **{m: list(v) for m, v in self.modules.items()}}
-
-
-def load_submission(spec):
-    """Read a submission: "exercises", "solutions", a directory, a .py file or a notebook.
-
-    Only regular files are read, each under its cap (autograder/untrusted.py): a symbolic
-    link, a FIFO or a device is refused, the submission itself included. A file of a
-    folder that cannot be read becomes a note; a submission that cannot be read at all
-    raises SubmissionError, with the reason for the student.
-    """
-    path = kit.ROOT / spec if spec in ("exercises", "solutions") else Path(spec)
-    try:
-        mode = os.stat(path, follow_symlinks=False).st_mode
-    except OSError:
-        raise SubmissionError(f"{spec}: no such file or directory") from None
-    if stat.S_ISLNK(mode):
-        raise SubmissionError(f"{untrusted.shown(path.name)} is a symbolic link; only regular files and folders "
-                              f"are read (hand in the files themselves)")
-    if stat.S_ISDIR(mode):
-        with untrusted.Folder.open(path) as folder:
-            sub = _from_directory(folder, str(spec))
-    elif path.suffix == ".ipynb":
-        sub = Submission(str(spec))
-        _add_notebook(sub, untrusted.read_regular(path, untrusted.MAX_NOTEBOOK_BYTES), path.name)
-    elif path.suffix == ".py" and path.stem in kit.MODULES:
-        sub = Submission(str(spec), {path.stem: (_text(untrusted.read_regular(path, untrusted.MAX_MODULE_BYTES)),
-                                                 path.name)})
-    else:
-        raise SubmissionError(f"{untrusted.shown(path.name)}: expected a directory, a notebook (.ipynb) or one of "
-                              f"{', '.join(m + '.py' for m in kit.MODULES)}")
-    _check_fits(sub)
-    return sub
-
-
-def _text(data):
-    """Source bytes as text: UTF-8, else Latin-1 (which decodes anything)."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _check_fits(sub):
-    """Refuse a submission whose code is too large to send to the sandbox in one message."""
-    size = len(json.dumps(sub.wire_modules()))
-    room = wire.MAX_HEADER - 64 * 1024
-    if size > room:
-        raise SubmissionError(f"the code handed in is too large to grade: {size / untrusted.MB:.1f} MB to send to "
-                              f"the sandbox, which takes at most {room / untrusted.MB:.1f} MB (notebook outputs do "
-                              f"not count; is every file really your code?)")
-
-
-def _read_module(sub, folder, name, limit):
-    """The text of `name` in `folder`, or None with a note saying why it was not read."""
-    try:
-        return _text(folder.read(name, limit))
-    except SubmissionError as exc:
-        sub.notes.append(str(exc))
-        return None
-
-
-#: the names browsers and file managers give a second download or copy of rnn.py: "rnn (1).py" (Chrome, Edge),
-#: "rnn(1).py" (Firefox), "rnn-1.py", "rnn 2.py" and "rnn copy.py" (macOS), "rnn - Copy.py" (Windows)
-_COPY = re.compile(r"^(?P<module>[a-z_]+)(?: ?\(\d{1,3}\)|-\d{1,3}| \d{1,3}| copy(?: \d{1,3})?"
-                   r"| - Copy(?: \(\d{1,3}\))?)\.py$")
-
-
-def _newest_copy(folder, kinds, module, notes):
-    """Which file holds `module`: <module>.py, or the newest of it and its renamed copies (said in a note)."""
-    name = f"{module}.py"
-    copies = sorted(n for n in kinds if (m := _COPY.match(n)) and m.group("module") == module
-                    and kinds[n] == "file")
-    if not copies:
-        return name if name in kinds else None
-    candidates = ([name] if kinds.get(name) == "file" else []) + copies
-    try:
-        chosen = max(candidates, key=lambda n: (folder.modified(n), n == name))
-    except OSError:
-        return name if name in kinds else None
-    others = [untrusted.shown(n) for n in candidates if n != chosen]
-    if others:
-        notes.append(f"graded {untrusted.shown(chosen)} as {name}: the newest of "
-                     f"{', '.join([untrusted.shown(chosen), *others])} (second downloads or copies of one file)")
-    else:
-        notes.append(f"graded {untrusted.shown(chosen)} as {name} (the name a browser or file manager gives a "
-                     f"second download or a copy); name it {name} next time")
-    return chosen
-
-
-def _from_directory(folder, label, depth=0):
-    sub = Submission(label)
-    kinds = folder.kinds()
-    for module in kit.MODULES:
-        name = _newest_copy(folder, kinds, module, sub.notes)
-        if name is None:
-            continue
-        if kinds[name] != "file":
-            sub.notes.append(str(untrusted.refusal(name, kinds[name])))
-            continue
-        text = _read_module(sub, folder, name, untrusted.MAX_MODULE_BYTES)
-        if text is not None:
-            sub.modules[module] = (text, name)
-    notebooks = sorted(n for n in kinds if n.endswith(".ipynb") and not n.startswith("."))
-    for nb in notebooks:
-        if kinds[nb] != "file":
-            sub.notes.append(str(untrusted.refusal(nb, kinds[nb])))
-            continue
-        try:
-            _add_notebook(sub, folder.read(nb, untrusted.MAX_NOTEBOOK_BYTES), nb, skip=set(sub.modules))
-        except SubmissionError as exc:
-            sub.notes.append(str(exc))
-    if not sub.modules and not notebooks:
-        children = [n for n, kind in kinds.items() if kind in ("folder", "a symbolic link")
-                    and not n.startswith((".", "__")) and not n.endswith((".py", ".ipynb"))]
-        if len(children) == 1 and kinds[children[0]] == "folder" and depth < untrusted.MAX_DEPTH:
-            # a zip that unpacked into one folder
-            with folder.folder(children[0]) as inner_folder:
-                inner = _from_directory(inner_folder, label, depth + 1)
-            inner.notes.insert(0, f"read the files inside {untrusted.shown(children[0])}/")
-            return inner
-        if len(children) == 1 and kinds[children[0]] != "folder":
-            sub.notes.append(f"{untrusted.shown(children[0])} is a symbolic link; only regular files and folders "
-                             f"are read")
-        sub.notes.append(f"found none of {', '.join(m + '.py' for m in kit.MODULES)} and no notebook")
-    return sub
-
-
-
-def module_header(module):
-    """The imports and constants a notebook's cells run under, as in the reference module."""
-    from .build import notebook_header  # ast only; cheap
-
-    return "\n".join(notebook_header(module)) + "\n"
-
-
-def namespace_submission(namespace, module, label="notebook"):
-    """A Submission built from the source of the functions a notebook defined, or None.
-
-    The module's own functions, plus those it takes from another part (the GRU's sigmoid),
-    are read back with inspect.getsource (IPython keeps cell sources), so a notebook's code
-    can run in a worker like any hand-in.
-    """
-    import inspect
-
-    from .build import borrowed_functions
-
-    borrowed = [name for names in borrowed_functions(module).values() for name in names]
-    wanted = borrowed + list(kit.functions_by_module()[module])
-    parts = []
-    for name in wanted:
-        obj = namespace.get(name)
-        if not callable(obj):
-            continue
-        try:
-            parts.append(inspect.getsource(obj))
-        except (OSError, TypeError):
-            return None
-    return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")},
-                      aliases={name: module for name in borrowed})
-
-
-_MAGIC = re.compile(r"^\s*[%!]")
-
-
-def _cell_source(cell):
-    """A code cell's source as text (only its strings: a notebook is untrusted JSON)."""
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(s for s in source if isinstance(s, str))
-    if not isinstance(source, str):
-        return ""
-    # IPython magics and shell escapes are not Python: comment them out, keep line numbers
-    return "\n".join("# " + line if _MAGIC.match(line) else line for line in source.splitlines())
-
-
-#: a function defined at the top level of a cell (found by lines: student code is never parsed in the grader)
-_DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(", re.M)
-
-
-def _add_notebook(sub, data, name, skip=()):
-    """Add the modules a notebook (its bytes, `data`) defines: nbgrader answer cells by grade_id, or all its code."""
-    try:
-        nb = json.loads(data)
-        cells = nb["cells"]
-        assert isinstance(cells, list)
-    except Exception:  # noqa: BLE001 - any malformed JSON (also too deeply nested) is the student's
-        raise SubmissionError(f"{untrusted.shown(name)} is not a readable notebook (it is not valid notebook "
-                              f"JSON)") from None
-    functions = kit.module_of()
-    by_module, plain = {}, []
-    for index, cell in enumerate(cells):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        meta = cell.get("metadata", {})
-        nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
-        grade_id = nbg.get("grade_id") if isinstance(nbg, dict) else None
-        source = _cell_source(cell)
-        if isinstance(grade_id, str) and nbg.get("solution"):
-            owner, _, dep = grade_id.partition("__")
-            module = owner if dep else functions.get(grade_id)
-            if module in kit.MODULES:
-                by_module.setdefault(module, []).append((index, source))
-                if dep in functions and owner not in skip:
-                    sub.aliases.setdefault(dep, owner)
-                continue
-        plain.append((index, source))
-    if not by_module:  # a plain notebook: every code cell, for every module whose functions it defines
-        code = "\n\n".join(src for _, src in plain)
-        code = re.sub(r"^from exercises\.(\w+) import", r"from .\1 import", code, flags=re.M)
-        modules = {functions[n] for n in _DEF.findall(code) if n in functions}
-        for module in modules:
-            if module not in skip:
-                sub.modules[module] = (module_header(module) + "\n" + code, name)
-        if not modules:
-            sub.notes.append(f"{untrusted.shown(name)} defines none of the exercise functions")
-        return
-    for module, cells_ in by_module.items():
-        if module in skip:
-            continue
-        body = "\n\n".join(src for _, src in cells_)
-        sub.modules[module] = (module_header(module) + "\n" + body, name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -467,7 +221,7 @@ class WorkerImpl(_Callable):
     """A submission running in a separate worker process, one call at a time."""
 
     def __init__(self, submission, *, timeout=DEFAULT_TIMEOUT, launcher=None):
-        from .sandbox import shared_server
+        from .launcher import shared_server
 
         self.submission, self.timeout = submission, timeout
         self._default_launcher = launcher is None
@@ -481,6 +235,14 @@ class WorkerImpl(_Callable):
         self.failed = {}         # module -> its load error, as this process saw it (an import that failed)
         self.stood_in = []       # functions of a module that does not load, answered by the reference (in order)
         self.reference = None    # what answers stand-ins (set by whoever runs the checks; a LiveReference)
+        self.stand_ins_allowed = True  # False while a check judges the whole cell (runner: the training group)
+        self.replacing = {}      # function -> dependencies of it that cannot run, answered by the reference
+        self.replaced = []       # (function, dependencies) per call answered that way, in order
+        self.standing_in = frozenset()  # in a worker of _with_reference: the functions its stand-ins replace
+        self._helpers = {}       # dependencies -> the WorkerImpl that runs calls with them replaced
+        self._runs = {}          # function -> why it cannot run on its trust inputs, or None (asked once)
+        self.attempts = []       # (kind, function, detail) the worker's audit hook saw (child._audit)
+        self._probing = False
         self._proc = None
         self.calls = 0
         self.spent = 0.0         # wall seconds inside calls, all workers together (see SUBMISSION_BUDGET)
@@ -495,7 +257,7 @@ class WorkerImpl(_Callable):
             except RuntimeError:
                 if not self._default_launcher:
                     raise
-                from .sandbox import shared_server
+                from .launcher import shared_server
 
                 self.launcher = shared_server()  # a broken server is replaced; try once more
                 self._proc = self.launcher.start()
@@ -521,9 +283,12 @@ class WorkerImpl(_Callable):
 
     def cpu_seconds(self):
         """CPU seconds the submission's code has used so far, every worker it had counted (the kernel's count)."""
-        return self._cpu_of_stopped + (self._cpu_of(self._proc) if self._proc is not None else 0.0)
+        return (self._cpu_of_stopped + (self._cpu_of(self._proc) if self._proc is not None else 0.0)
+                + sum(helper.cpu_seconds() for helper in self._helpers.values()))
 
     def close(self):
+        for helper in self._helpers.values():
+            helper.close()
         if self._proc is not None:
             try:
                 wire.write_frame(self._proc.to_worker, wire.pack({"op": "exit"}))
@@ -573,7 +338,7 @@ class WorkerImpl(_Callable):
         hung = [d for d in _relies_on(function) if isinstance(self.given_up.get(d), TimedOut)]
         if not hung:
             return
-        from .inputs import SIGNATURES, make_inputs
+        from ..inputs import SIGNATURES, make_inputs
 
         if function not in SIGNATURES:
             return
@@ -593,7 +358,77 @@ class WorkerImpl(_Callable):
 
     def call(self, function, args, kwargs, *, fresh=False, remember=True):
         """Run `function` in the worker. Identical calls are answered from memory unless `fresh`;
-        remember=False neither looks in nor adds to that memory (one-off inputs, e.g. training batches)."""
+        remember=False neither looks in nor adds to that memory (one-off inputs, e.g. training batches).
+
+        When the call fails and an exercise function it relies on cannot run at all (it raises,
+        is not written yet, stops the worker or hangs on its own inputs), `function` is judged on
+        its own work: called again with the reference standing in for those (`_with_reference`).
+        """
+        if function in self.replacing and self.stand_ins_allowed:
+            return self._with_reference(function, args, kwargs, self.replacing[function])
+        try:
+            return self._own_call(function, args, kwargs, fresh=fresh, remember=remember)
+        except CallFailed as failure:
+            blocked = self._blocked_by(function, failure)
+            if not blocked:
+                raise
+            try:
+                value = self._with_reference(function, args, kwargs, blocked)
+            except CallFailed:
+                raise failure from None  # it fails on its own as well: its own failure is the one to show
+            self.replacing[function] = blocked
+            return value
+
+    def _blocked_by(self, function, failure):
+        """The exercise functions `function` relies on that cannot run at all, when the reference can stand in."""
+        if (self.standing_in or self._probing or not self.stand_ins_allowed
+                or getattr(self.reference, "stand_in", None) is None or isinstance(failure, (LoadError, Missing))):
+            return ()
+        seen = self.calls_of(function)
+        candidates = kit.dependencies().get(function, ()) if seen is None else seen  # None: it never got to say
+        return tuple(sorted(d for d in candidates if d != function and self.cannot_run(d)))
+
+    def cannot_run(self, function):
+        """Why the submission's `function` gives no answer at all on its trust inputs (reference.trust_inputs),
+        or None when it answers (right or wrong); asked once per submission."""
+        if function not in self._runs:
+            from ..reference import trust_inputs
+
+            self._probing, self._runs[function] = True, None
+            try:
+                self._own_call(function, trust_inputs(function), {})
+            except (NotImplementedYet, StudentError, WorkerCrashed, TimedOut) as exc:
+                self._runs[function] = exc.headline()
+            except CallFailed:
+                pass
+            finally:
+                self._probing = False
+        return self._runs[function]
+
+    def _with_reference(self, function, args, kwargs, dependencies):
+        """Call `function` in a worker of its own in which the reference stands in for `dependencies`.
+
+        A worker of its own: what the stand-ins answer never reaches the worker that grades
+        the submission's own functions. Its time counts to the submission's budget.
+        """
+        helper = self._helpers.get(dependencies)
+        if helper is None:
+            helper = WorkerImpl(self.submission, timeout=self.timeout, launcher=self.launcher)
+            helper.reference, helper.standing_in, helper.failed = self.reference, frozenset(dependencies), self.failed
+            self._helpers[dependencies] = helper
+        helper.on_stdout, helper.timeout = self.on_stdout, self.timeout  # the limit of this call (a probe's is short)
+        helper.budget = helper.spent + max(0.0, self.budget - self.spent)
+        before = helper.spent
+        try:
+            value = helper.call(function, args, kwargs, remember=False)
+        finally:
+            self.spent += helper.spent - before
+            self.calls += 1
+        self.last = helper.last
+        self.replaced.append((function, dependencies))
+        return value
+
+    def _own_call(self, function, args, kwargs, *, fresh=False, remember=True):
         if function in self.given_up:
             raise self.given_up[function]
         self._hangs_with(function)
@@ -603,6 +438,8 @@ class WorkerImpl(_Callable):
                   "args": [wire.encode(a, blobs) for a in args],
                   "kwargs": {k: wire.encode(v, blobs) for k, v in kwargs.items()},
                   "trace": self.calls_of(function) is None}  # what it calls is learned once (tracing costs time)
+        if self.standing_in:
+            header["stand_ins"] = sorted(self.standing_in)
         key = None
         if remember and not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
             key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
@@ -614,7 +451,8 @@ class WorkerImpl(_Callable):
             value = self._call(function, header, blobs, retry=True)
         except CallFailed as exc:
             self._printed(function, exc.stdout)
-            self._saw_calls(function, getattr(exc, "calls", ()))
+            if hasattr(exc, "calls"):  # a worker that died took what it saw with it: still unknown
+                self._saw_calls(function, exc.calls)
             raise
         self._printed(function, self.last.stdout)
         self._saw_calls(function, self.last.calls)
@@ -663,24 +501,49 @@ class WorkerImpl(_Callable):
             while True:
                 reply, reply_blobs = self._receive(started + limit)
                 if "callback" not in reply:
+                    self._note_attempts(reply.get("attempts") if isinstance(reply, dict) else None)
                     return reply, reply_blobs
                 wire.write_frame(proc.to_worker, wire.pack(*self._stand_in(reply, reply_blobs)))
         finally:
             self.spent += time.monotonic() - started
 
+    #: attempts kept per submission, at most (child._audit: files outside Python, sockets, processes, the kit)
+    MAX_ATTEMPTS = 50
+
+    def all_attempts(self):
+        """What this submission's workers saw it try (`attempts`), those of `_with_reference` included."""
+        out = list(self.attempts)
+        for helper in self._helpers.values():
+            out += [a for a in helper.attempts if a not in out]
+        return out
+
+    def _note_attempts(self, sent):
+        """Keep what the worker's audit hook saw the submission try (a person reads it; it changes no score)."""
+        if not isinstance(sent, list):
+            return
+        for item in sent[:20]:
+            if len(self.attempts) >= self.MAX_ATTEMPTS:
+                return
+            if isinstance(item, list) and len(item) == 3 and all(isinstance(v, str) for v in item):
+                kind, function, detail = (clean_text(v, 300, lines=False) for v in item)
+                if (kind, function, detail) not in self.attempts:
+                    self.attempts.append((kind, function, detail))
+
     #: stand-in questions answered per submission, at most (each is a reference call in this process)
     MAX_STAND_INS = 20000
 
     def _stand_in(self, header, blobs):
-        """The reply to a stand-in's question: the reference's value, only for a module this process saw fail."""
+        """The reply to a stand-in's question: the reference's value, only for a module this process saw fail
+        or, in a worker of `_with_reference`, for the functions it stands in for."""
         name = header.get("callback")
         if not isinstance(name, str) or name not in kit.module_of():
             return {"error": "no such exercise function"}, ()
         module = self.submission.module_of(name)
-        if module not in self.imported:
-            return {"needs_module": module}, ()  # not known yet: the call is made again once it is imported
-        if module not in self.failed:
-            return {"error": f"{module}.py loads, so its {name} is the submission's own"}, ()
+        if name not in self.standing_in:
+            if module not in self.imported:
+                return {"needs_module": module}, ()  # not known yet: the call is made again once it is imported
+            if module not in self.failed:
+                return {"error": f"{module}.py loads, so its {name} is the submission's own"}, ()
         stand = getattr(self.reference, "stand_in", None)
         if stand is None:
             return {"error": f"{module}.py does not load, and nothing here can stand in for its {name}: "

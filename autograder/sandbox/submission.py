@@ -1,4 +1,7 @@
-"""What a student controls, made safe before the grading process uses it: files and text.
+"""A submission as the grading process reads it: folder, .py file, zip member or notebook -> source text,
+read safely; and the text that comes back from a student's process, made safe.
+
+What a student controls is made safe before the grading process uses it: files and text.
 
 Files. A submission is read only through `Folder` and `read_regular`, which read regular
 files and nothing else: a symbolic link is never followed (anywhere inside the
@@ -21,9 +24,15 @@ are dropped, and the length is capped (`MAX_TEXT` characters), so that no studen
 stop the class run from writing its files, or swell them.
 """
 import errno
+import json
 import os
 import re
 import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import kit
+from . import wire
 
 MB = 1024 ** 2
 #: caps on what is read from a submission (see the module docstring)
@@ -280,3 +289,247 @@ def hash_tree(path, h):
 
     path = os.fspath(path)
     visit(path, os.path.basename(path), None, 0)
+
+
+# ---------------------------------------------------------------------------------------
+# What was submitted
+
+@dataclass
+class Submission:
+    """Source text per exercise module, plus notes about how it was read."""
+
+    label: str
+    modules: dict = field(default_factory=dict)    # module -> (source, filename shown in tracebacks)
+    notes: list = field(default_factory=list)      # things the student should know (e.g. a missing cell)
+    aliases: dict = field(default_factory=dict)    # function -> the module holding a copy of it (a notebook's
+    #                                                dependency cells), used when its own module is not handed in
+
+    def module_of(self, function):
+        """The module a call of `function` goes to: its own, else the one that carries a copy of it."""
+        home = kit.module_of()[function]
+        return self.aliases[function] if home not in self.modules and function in self.aliases else home
+
+    def wire_modules(self):
+        support = {name: ((kit.EXERCISES / f"{name}.py").read_text(), f"{name}.py (kit)") for name in kit.SUPPORT}
+        return {**support, **{m: list(v) for m, v in self.modules.items()}}
+
+
+def load_submission(spec):
+    """Read a submission: "exercises", "solutions", a directory, a .py file or a notebook.
+
+    Only regular files are read, each under its cap (autograder/py): a symbolic
+    link, a FIFO or a device is refused, the submission itself included. A file of a
+    folder that cannot be read becomes a note; a submission that cannot be read at all
+    raises SubmissionError, with the reason for the student.
+    """
+    path = kit.ROOT / spec if spec in ("exercises", "solutions") else Path(spec)
+    try:
+        mode = os.stat(path, follow_symlinks=False).st_mode
+    except OSError:
+        raise SubmissionError(f"{spec}: no such file or directory") from None
+    if stat.S_ISLNK(mode):
+        raise SubmissionError(f"{shown(path.name)} is a symbolic link; only regular files and folders "
+                              f"are read (hand in the files themselves)")
+    if stat.S_ISDIR(mode):
+        with Folder.open(path) as folder:
+            sub = _from_directory(folder, str(spec))
+    elif path.suffix == ".ipynb":
+        sub = Submission(str(spec))
+        _add_notebook(sub, read_regular(path, MAX_NOTEBOOK_BYTES), path.name)
+    elif path.suffix == ".py" and path.stem in kit.MODULES:
+        sub = Submission(str(spec), {path.stem: (_text(read_regular(path, MAX_MODULE_BYTES)),
+                                                 path.name)})
+    else:
+        raise SubmissionError(f"{shown(path.name)}: expected a directory, a notebook (.ipynb) or one of "
+                              f"{', '.join(m + '.py' for m in kit.MODULES)}")
+    _check_fits(sub)
+    return sub
+
+
+def _text(data):
+    """Source bytes as text: UTF-8, else Latin-1 (which decodes anything)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _check_fits(sub):
+    """Refuse a submission whose code is too large to send to the sandbox in one message."""
+    size = len(json.dumps(sub.wire_modules()))
+    room = wire.MAX_HEADER - 64 * 1024
+    if size > room:
+        raise SubmissionError(f"the code handed in is too large to grade: {size / MB:.1f} MB to send to "
+                              f"the sandbox, which takes at most {room / MB:.1f} MB (notebook outputs do "
+                              f"not count; is every file really your code?)")
+
+
+def _read_module(sub, folder, name, limit):
+    """The text of `name` in `folder`, or None with a note saying why it was not read."""
+    try:
+        return _text(folder.read(name, limit))
+    except SubmissionError as exc:
+        sub.notes.append(str(exc))
+        return None
+
+
+#: the names browsers and file managers give a second download or copy of rnn.py: "rnn (1).py" (Chrome, Edge),
+#: "rnn(1).py" (Firefox), "rnn-1.py", "rnn 2.py" and "rnn copy.py" (macOS), "rnn - Copy.py" (Windows)
+_COPY = re.compile(r"^(?P<module>[a-z_]+)(?: ?\(\d{1,3}\)|-\d{1,3}| \d{1,3}| copy(?: \d{1,3})?"
+                   r"| - Copy(?: \(\d{1,3}\))?)\.py$")
+
+
+def _newest_copy(folder, kinds, module, notes):
+    """Which file holds `module`: <module>.py, or the newest of it and its renamed copies (said in a note)."""
+    name = f"{module}.py"
+    copies = sorted(n for n in kinds if (m := _COPY.match(n)) and m.group("module") == module
+                    and kinds[n] == "file")
+    if not copies:
+        return name if name in kinds else None
+    candidates = ([name] if kinds.get(name) == "file" else []) + copies
+    try:
+        chosen = max(candidates, key=lambda n: (folder.modified(n), n == name))
+    except OSError:
+        return name if name in kinds else None
+    others = [shown(n) for n in candidates if n != chosen]
+    if others:
+        notes.append(f"graded {shown(chosen)} as {name}: the newest of "
+                     f"{', '.join([shown(chosen), *others])} (second downloads or copies of one file)")
+    else:
+        notes.append(f"graded {shown(chosen)} as {name} (the name a browser or file manager gives a "
+                     f"second download or a copy); name it {name} next time")
+    return chosen
+
+
+def _from_directory(folder, label, depth=0):
+    sub = Submission(label)
+    kinds = folder.kinds()
+    for module in kit.MODULES:
+        name = _newest_copy(folder, kinds, module, sub.notes)
+        if name is None:
+            continue
+        if kinds[name] != "file":
+            sub.notes.append(str(refusal(name, kinds[name])))
+            continue
+        text = _read_module(sub, folder, name, MAX_MODULE_BYTES)
+        if text is not None:
+            sub.modules[module] = (text, name)
+    notebooks = sorted(n for n in kinds if n.endswith(".ipynb") and not n.startswith("."))
+    for nb in notebooks:
+        if kinds[nb] != "file":
+            sub.notes.append(str(refusal(nb, kinds[nb])))
+            continue
+        try:
+            _add_notebook(sub, folder.read(nb, MAX_NOTEBOOK_BYTES), nb, skip=set(sub.modules))
+        except SubmissionError as exc:
+            sub.notes.append(str(exc))
+    if not sub.modules and not notebooks:
+        children = [n for n, kind in kinds.items() if kind in ("folder", "a symbolic link")
+                    and not n.startswith((".", "__")) and not n.endswith((".py", ".ipynb"))]
+        if len(children) == 1 and kinds[children[0]] == "folder" and depth < MAX_DEPTH:
+            # a zip that unpacked into one folder
+            with folder.folder(children[0]) as inner_folder:
+                inner = _from_directory(inner_folder, label, depth + 1)
+            inner.notes.insert(0, f"read the files inside {shown(children[0])}/")
+            return inner
+        if len(children) == 1 and kinds[children[0]] != "folder":
+            sub.notes.append(f"{shown(children[0])} is a symbolic link; only regular files and folders "
+                             f"are read")
+        sub.notes.append(f"found none of {', '.join(m + '.py' for m in kit.MODULES)} and no notebook")
+    return sub
+
+
+
+def module_header(module):
+    """The imports and constants a notebook's cells run under, as in the reference module."""
+    from ..build import notebook_header  # ast only; cheap
+
+    return "\n".join(notebook_header(module)) + "\n"
+
+
+def namespace_submission(namespace, module, label="notebook"):
+    """A Submission built from the source of the functions a notebook defined, or None.
+
+    The module's own functions, plus those it takes from another part (the GRU's sigmoid),
+    are read back with inspect.getsource (IPython keeps cell sources), so a notebook's code
+    can run in a worker like any hand-in.
+    """
+    import inspect
+
+    from ..build import borrowed_functions
+
+    borrowed = [name for names in borrowed_functions(module).values() for name in names]
+    wanted = borrowed + list(kit.functions_by_module()[module])
+    parts = []
+    for name in wanted:
+        obj = namespace.get(name)
+        if not callable(obj):
+            continue
+        try:
+            parts.append(inspect.getsource(obj))
+        except (OSError, TypeError):
+            return None
+    return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")},
+                      aliases={name: module for name in borrowed})
+
+
+_MAGIC = re.compile(r"^\s*[%!]")
+
+
+def _cell_source(cell):
+    """A code cell's source as text (only its strings: a notebook is untrusted JSON)."""
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    if not isinstance(source, str):
+        return ""
+    # IPython magics and shell escapes are not Python: comment them out, keep line numbers
+    return "\n".join("# " + line if _MAGIC.match(line) else line for line in source.splitlines())
+
+
+#: a function defined at the top level of a cell (found by lines: student code is never parsed in the grader)
+_DEF = re.compile(r"^(?:async\s+)?def\s+(\w+)\s*\(", re.M)
+
+
+def _add_notebook(sub, data, name, skip=()):
+    """Add the modules a notebook (its bytes, `data`) defines: nbgrader answer cells by grade_id, or all its code."""
+    try:
+        nb = json.loads(data)
+        cells = nb["cells"]
+        assert isinstance(cells, list)
+    except Exception:  # noqa: BLE001 - any malformed JSON (also too deeply nested) is the student's
+        raise SubmissionError(f"{shown(name)} is not a readable notebook (it is not valid notebook "
+                              f"JSON)") from None
+    functions = kit.module_of()
+    by_module, plain = {}, []
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        meta = cell.get("metadata", {})
+        nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+        grade_id = nbg.get("grade_id") if isinstance(nbg, dict) else None
+        source = _cell_source(cell)
+        if isinstance(grade_id, str) and nbg.get("solution"):
+            owner, _, dep = grade_id.partition("__")
+            module = owner if dep else functions.get(grade_id)
+            if module in kit.MODULES:
+                by_module.setdefault(module, []).append((index, source))
+                if dep in functions and owner not in skip:
+                    sub.aliases.setdefault(dep, owner)
+                continue
+        plain.append((index, source))
+    if not by_module:  # a plain notebook: every code cell, for every module whose functions it defines
+        code = "\n\n".join(src for _, src in plain)
+        code = re.sub(r"^from exercises\.(\w+) import", r"from .\1 import", code, flags=re.M)
+        modules = {functions[n] for n in _DEF.findall(code) if n in functions}
+        for module in modules:
+            if module not in skip:
+                sub.modules[module] = (module_header(module) + "\n" + code, name)
+        if not modules:
+            sub.notes.append(f"{shown(name)} defines none of the exercise functions")
+        return
+    for module, cells_ in by_module.items():
+        if module in skip:
+            continue
+        body = "\n\n".join(src for _, src in cells_)
+        sub.modules[module] = (module_header(module) + "\n" + body, name)
