@@ -64,9 +64,11 @@ HOST_LEVEL = protections()["level"]
 #: the levels the main batch runs at: this host's best, and Landlock alone where the kernel has Landlock
 LEVELS = [HOST_LEVEL] + (["landlock"] if HOST_LEVEL == "bubblewrap+landlock" else [])
 LEVEL_ENV = {HOST_LEVEL: {}, "landlock": {"RNN_KIT_NO_BWRAP": "1"}}
-#: check groups left out at each level: the second level leaves out training (no attack aims at the trainer,
-#: and it is half of a batch's time), so the corpus runs at both levels within CI's time
-LEVEL_SKIP = {HOST_LEVEL: (), "landlock": ("training",)}
+#: check groups left out of the batches with attackers: training (no attack aims at the trainer, whose calls
+#: go to the same sandboxed worker as every other check's; it is half of a batch's time, and its budgets are
+#: tests/test_budgets.py's), so the corpus runs at both levels within CI's time. The honest students alone
+#: (`without`) are graded with every check, and their scores must be the expected totals
+LEVEL_SKIP = {HOST_LEVEL: ("training",), "landlock": ("training",)}
 NO_BWRAP = "the worker is not confined here (neither bubblewrap nor Landlock), and "
 #: words in a message that show the grader's own machinery failing, not the student's code
 INTERNAL = ("UnicodeDecodeError", "JSONDecodeError", "EOFError", "fork server", "internal grader error",

@@ -58,8 +58,7 @@ STUDENTS = {
     "full": {},
     # half and half: three notebooks filled in (with the copies of earlier parts they carry), the others as released
     "partial": {"notebooks": ("feedforward", "rnn", "lstm")},
-    "few": {"only": ("dense_forward", "flatten_sequence", "pad_or_truncate", "mean_pool", "place_pattern",
-                     "rnn_step", "rnn_forward", "sigmoid")},
+
     "mistake": {"change": {"lstm_gates": [("a_i, a_f, a_g, a_o = np.split", "a_i, a_f, a_o, a_g = np.split")]}},
     "crash": {"change": {"rnn_readout": [("return h @ Wy + by", "import os\n    os._exit(1)")]}},
 }
@@ -120,7 +119,7 @@ def test_test_cells_are_locked_schema_3_and_their_points_add_up_to_100(course):
 def test_nbgrader_scores_in_the_gradebook_equal_rnn_grade_on_the_same_notebooks(course):
     scores = gradebook_scores(course)
     assert sum(scores["full"].values()) == pytest.approx(100.0)
-    assert sum(scores["few"].values()) < sum(scores["partial"].values()) < sum(scores["mistake"].values()) < 100.0
+    assert 0 < sum(scores["partial"].values()) < sum(scores["mistake"].values()) < 100.0
     for student in STUDENTS:
         ours = grade(course / "submitted" / student / ASSIGNMENT, timeout=10)
         by_module = {m: sum(r.score for r in ours.results if r.module == m) for m in kit.MODULES}
