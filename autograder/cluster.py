@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 
 from .classroom import ClassError, class_checks, grade_one_read, grader_fault, lost_result
 from .grading import catalogue_version, graded_to_dict, read_for_grading
@@ -182,9 +182,7 @@ def _check_workers(client, required, stream, stop):
     if many:
         stream.write(f"note: {len(many)} Dask worker(s) have more than one thread; each grades one submission at a "
                      f"time. Start workers with --nthreads 1 and one process per core (--nworkers).\n")
-    counts = {}
-    for s in levels.values():
-        counts[s["level"]] = counts.get(s["level"], 0) + 1
+    counts = Counter(s["level"] for s in levels.values())
     stream.write(f"grading on {len(levels)} Dask worker(s) at {client.scheduler.address} (sandbox: "
                  + ", ".join(f"{n} {level}" for level, n in counts.items()) + ")\n")
     stream.flush()

@@ -257,8 +257,10 @@ def dependency_verdict(impl, ref, dep):
     from .reference import trust_inputs
 
     cache = impl.__dict__.setdefault("_dependency_verdicts", {})
-    if dep not in cache and getattr(impl, "cannot_run", None) is not None and impl.cannot_run(dep):
-        cache[dep] = impl.cannot_run(dep)  # no answer at all (impl.call would let the reference stand in for it)
+    if dep not in cache and hasattr(impl, "cannot_run"):
+        silent = impl.cannot_run(dep)  # no answer at all (impl.call would let the reference stand in for it)
+        if silent:
+            cache[dep] = silent
     if dep not in cache:
         args = trust_inputs(dep)
         try:

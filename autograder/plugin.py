@@ -203,16 +203,10 @@ def pytest_runtest_makereport(item, call):
     exc = call.excinfo.value if call.excinfo else None
     status, message, mistake = _verdict(item, check, exc) if exc is not None else ("passed", "", "")
     worker = getattr(item, "funcargs", {}).get("impl")
-    if worker is not None and worker.__dict__.get("check_notes"):  # remarks that cost no points (feedback.note)
-        from .runner import with_notes
+    if worker is not None and "_since" in worker.__dict__:  # notes, and where the reference stood in
+        from .runner import with_remarks
 
-        message = with_notes(message, worker.__dict__["check_notes"])
-    if worker is not None:  # the reference stood in for a function of theirs that gives no answer
-        from .runner import replaced_note
-
-        note = replaced_note(worker, worker.__dict__.get("_replaced_before", 0), check.function,
-                             passed=status == "passed")
-        message = f"{message}\n  {note}" if message and note else message or note
+        message = with_remarks(message, worker, check, worker.__dict__["_since"], passed=status == "passed")
     item.config._rnn["results"][item.nodeid] = Result(
         check.name, check.module, check.function, check.points, check.visibility, status,
         check.points if status == "passed" else 0.0, message, mistake)
@@ -259,10 +253,9 @@ def pytest_runtest_call(item):
     state["in_call"], state["printed"] = True, 0
     worker = getattr(item, "funcargs", {}).get("impl")
     if worker is not None:
-        worker.__dict__["check_notes"] = []  # feedback.note, per check
-        worker.__dict__["_replaced_before"] = len(getattr(worker, "replaced", []))
-        if hasattr(worker, "stand_ins_allowed"):  # a check of the whole cell (training) uses the student's parts
-            worker.stand_ins_allowed = _check_of(item).group != "training"
+        from .runner import begin_check
+
+        worker.__dict__["_since"] = begin_check(worker, _check_of(item))
     yield
     state["in_call"] = False
 

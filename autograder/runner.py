@@ -58,7 +58,7 @@ def classify(exc, check, impl=None, ref=None):
                 for dep, reason in broken_dependencies(impl, ref, check.function):
                     root, through = _root_of(impl, dep)
                     if root != dep:  # it gives no answer because a function of theirs it relies on gives none
-                        reason = getattr(impl, "cannot_run")(root) or reason
+                        reason = impl.cannot_run(root) or reason  # a chain exists only on a WorkerImpl
                         message += (f"\n  Fix {root} first: {check.function} relies on it through {through}, and "
                                     f"it is not right yet ({reason}).")
                     else:
@@ -78,13 +78,39 @@ def _root_of(impl, function):
     return chain[-1], " and ".join(chain[:-1])
 
 
-def run_check(check, impl, ref):
+def begin_check(impl, check):
+    """Set `impl` up for one check; return where its records of stand-ins stand now (for `with_remarks`).
+
+    Its per-check records start empty (feedback.graded_with, feedback.note), and the reference
+    may stand in for a function that gives no answer unless the check judges the whole cell
+    (the training group runs on the student's own parts).
+    """
     impl.__dict__["followed"] = {}  # what this check follows through, {function: {dependency}}
     impl.__dict__["check_notes"] = []  # remarks that cost no points (feedback.note)
-    stood_before = len(getattr(impl, "stood_in", []))
-    replaced_before = len(getattr(impl, "replaced", []))
-    if hasattr(impl, "stand_ins_allowed"):  # a check of the whole cell (training) runs on the student's own parts
+    if hasattr(impl, "stand_ins_allowed"):
         impl.stand_ins_allowed = check.group != "training"
+    return len(getattr(impl, "stood_in", [])), len(getattr(impl, "replaced", []))
+
+
+def with_remarks(message, impl, check, since, *, passed):
+    """`message` followed by what the check's result should also say, none of which costs points: its notes
+    (feedback.note), and where the reference stood in for the submission's functions since `begin_check`."""
+    stood_before, replaced_before = since
+    message = with_notes(message, impl.__dict__.get("check_notes", []))
+    stood_in = sorted(set(getattr(impl, "stood_in", [])[stood_before:]))
+    notes = []
+    if stood_in:
+        modules = sorted({kit.module_of()[f] for f in stood_in})
+        notes.append(f"{' and '.join(m + '.py' for m in modules)} did not load, so the reference's "
+                     f"{', '.join(stood_in)} stood in for yours in this check.")
+    notes.append(replaced_note(impl, replaced_before, check.function, passed=passed))
+    for note in filter(None, notes):
+        message = f"{message}\n  {note}" if message else note
+    return message
+
+
+def run_check(check, impl, ref):
+    since = begin_check(impl, check)
     try:
         check.func(impl=impl, ref=ref)
         exc = None
@@ -97,16 +123,7 @@ def run_check(check, impl, ref):
         message = (f"Graded with your own {names}, which {'is' if len(followed) == 1 else 'are'} not right yet: "
                    f"{check.function} does what the reference does with {'it' if len(followed) == 1 else 'them'}, "
                    f"so it keeps its points.")
-    message = with_notes(message, impl.__dict__["check_notes"])
-    stood_in = sorted(set(getattr(impl, "stood_in", [])[stood_before:]))
-    if stood_in:
-        modules = sorted({kit.module_of()[f] for f in stood_in})
-        note = (f"{' and '.join(m + '.py' for m in modules)} did not load, so the reference's "
-                f"{', '.join(stood_in)} stood in for yours in this check.")
-        message = f"{message}\n  {note}" if message else note
-    note = replaced_note(impl, replaced_before, check.function, passed=status == "passed")
-    if note:
-        message = f"{message}\n  {note}" if message else note
+    message = with_remarks(message, impl, check, since, passed=status == "passed")
     message = clean_text(message, MAX_MESSAGE)
     if exc is not None:
         exc.__traceback__ = None  # its frames hold the check's arrays: free them now, not at the next gc
