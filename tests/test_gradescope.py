@@ -12,6 +12,7 @@ import pytest
 
 from autograder import kit
 from autograder.gradescope import write_zip
+from autograder.sandbox import confine
 
 SCHEMA = json.loads((kit.ROOT / "autograder" / "schemas" / "gradescope_results.schema.json").read_text())
 SAMPLE = kit.ROOT / "examples" / "class"
@@ -40,9 +41,17 @@ def fake_root(tmp_path, autograder_zip, submission):
     return root
 
 
+#: Gradescope's containers cannot create namespaces: every run here has bubblewrap disabled, as there
+NO_NAMESPACES = {"RNN_KIT_NO_BWRAP": "1"}
+HAS_LANDLOCK = confine.landlock_abi() >= 1
+#: the sample class as handed in: a folder per student, and mia's zip
+STUDENTS = sorted(p.name for p in SAMPLE.iterdir() if p.is_dir() or p.suffix == ".zip")
+
+
 def run_autograder(root, **env):
+    """Run the zip's run_autograder on the fake tree `root`, as Gradescope does (no namespaces); return results.json."""
     environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable,
-                   "RNN_KIT_TIMEOUT": "2", **env}
+                   "RNN_KIT_TIMEOUT": "2", **NO_NAMESPACES, **env}
     result = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=environment,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -59,11 +68,23 @@ def test_the_zip_has_setup_and_run_autograder_at_its_root_and_the_hidden_checks_
         assert "BEGIN HIDDEN TESTS" in archive.read("autograder/checks/rnn.py").decode()
 
 
-@pytest.mark.parametrize("student", ["ada", "hugo", "ivy", "mia.zip"])  # cara: the pinned-image test; timeouts: test_budgets, the demo
+def test_the_sample_class_is_every_student_with_an_expected_grade():
+    assert [s.removesuffix(".zip") for s in STUDENTS] == sorted(EXPECTED) and len(STUDENTS) == 14
+
+
+needs_landlock = pytest.mark.skipif(not HAS_LANDLOCK, reason="this kernel has no Landlock: without namespaces "
+                                    "run_autograder refuses to grade (test_run_autograder_refuses_... shows it)")
+
+
+@needs_landlock
+@pytest.mark.parametrize("student", STUDENTS)
 def test_run_autograder_grades_a_submission_into_results_json(student, autograder_zip, tmp_path):
+    """Every sample student, bubblewrap disabled: the grade and the failed checks are exactly the expected ones,
+    at the landlock level, and no hidden check's points show before publication."""
     root = fake_root(tmp_path, autograder_zip, SAMPLE / student)
     data = run_autograder(root)
     name = student.removesuffix(".zip")
+    assert data["extra_data"]["sandbox"]["level"] == "landlock", data["extra_data"]
     assert data["score"] == pytest.approx(EXPECTED[name]["total"])
     failed = sorted(t["extra_data"]["check"] for t in data["tests"] if t["status"] == "failed")
     assert failed == EXPECTED[name]["fails"]
@@ -88,6 +109,7 @@ def test_an_unreadable_submission_still_gets_a_valid_results_file(autograder_zip
     assert "not a readable notebook" in json.dumps(data) or "found none of" in json.dumps(data)
 
 
+@needs_landlock
 def test_a_grader_killed_by_the_time_budget_still_leaves_a_valid_results_file(autograder_zip, tmp_path):
     root = fake_root(tmp_path, autograder_zip, SAMPLE / "jon")
     data = run_autograder(root, AUTOGRADER_BUDGET="1")
@@ -130,6 +152,7 @@ def test_the_grading_budget_is_three_quarters_of_the_assignment_timeout(tmp_path
     assert "$(( ASSIGNMENT_TIMEOUT * 3 / 4 ))" in script
 
 
+@needs_landlock
 def test_a_run_cut_short_by_the_assignment_timeout_still_leaves_a_valid_results_file(autograder_zip, tmp_path):
     root = fake_root(tmp_path, autograder_zip, SAMPLE / "ada")
     data = run_autograder(root, ASSIGNMENT_TIMEOUT="2")  # a budget of 1 s: killed long before it finishes
@@ -151,6 +174,7 @@ def _python(version):
     return None
 
 
+@needs_landlock
 @pytest.mark.parametrize("version, student", [("3.10", "gia"), ("3.12", "cara")])
 def test_the_pinned_image_grades_the_same_on_each_base_images_python(version, student, autograder_zip, tmp_path):
     """setup.sh's pins, installed as setup.sh installs them (offline, from .ci/run's wheels) into a venv of the
