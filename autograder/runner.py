@@ -89,6 +89,8 @@ def begin_check(impl, check):
     impl.__dict__["check_notes"] = []  # remarks that cost no points (feedback.note)
     if hasattr(impl, "stand_ins_allowed"):
         impl.stand_ins_allowed = check.group != "training"
+    if hasattr(impl, "part"):
+        impl.part = check.module
     return len(getattr(impl, "stood_in", [])), len(getattr(impl, "replaced", []))
 
 

@@ -56,6 +56,7 @@ def fill(notebook, *, only=None, change=None, notebooks=None):
 
 STUDENTS = {
     "full": {},
+    "empty": {"notebooks": ()},  # every notebook as released
     # half and half: three notebooks filled in (with the copies of earlier parts they carry), the others as released
     "partial": {"notebooks": ("feedforward", "rnn", "lstm")},
 
@@ -125,6 +126,32 @@ def test_nbgrader_scores_in_the_gradebook_equal_rnn_grade_on_the_same_notebooks(
         by_module = {m: sum(r.score for r in ours.results if r.module == m) for m in kit.MODULES}
         for module in kit.MODULES:
             assert scores[student][module] == pytest.approx(by_module[module]), (student, module)
+
+
+def test_every_mix_of_filled_and_released_notebooks_scores_what_nbgrader_gives(course, tmp_path):
+    """Any mix of filled and released notebooks: each notebook scores as in the full or the empty hand-in.
+
+    nbgrader runs every notebook on its own, so its score per notebook is the full or the empty one (the
+    gradebook shows it for the half-and-half student). For rnn-grade, a part could lean on another part's
+    notebook; each notebook filled in alone shows it does not: its own part scores as in the full hand-in,
+    every other part as in the empty one. With the gradebook test (full, empty and half-and-half equal
+    nbgrader's, part by part), every one of the 2 ** 7 mixes agrees.
+    """
+    scores = gradebook_scores(course)
+    for module in kit.MODULES:
+        expected = "full" if module in STUDENTS["partial"]["notebooks"] else "empty"
+        assert scores["partial"][module] == pytest.approx(scores[expected][module]), module
+    assert sum(scores["empty"].values()) < 5  # what a released notebook earns (the checks that pass on zeros)
+    release = sorted((course / "release" / ASSIGNMENT).glob("*.ipynb"))
+    for alone in kit.MODULES:
+        folder = tmp_path / alone
+        folder.mkdir()
+        for notebook in release:
+            (folder / notebook.name).write_text(fill(notebook, notebooks=(alone,)))
+        ours = grade(folder, timeout=10)
+        for module in kit.MODULES:
+            got = sum(r.score for r in ours.results if r.module == module)
+            assert got == pytest.approx(scores["full" if module == alone else "empty"][module]), (alone, module)
 
 
 def test_a_failing_test_cell_shows_the_kit_message_and_nothing_on_stderr(course):

@@ -239,6 +239,7 @@ class WorkerImpl(_Callable):
         self.replacing = {}      # function -> dependencies of it that cannot run, answered by the reference
         self.replaced = []       # (function, dependencies) per call answered that way, in order
         self.standing_in = frozenset()  # in a worker of _with_reference: the functions its stand-ins replace
+        self.part = None         # the part whose check is running: its notebook's copies answer (module_of)
         self._helpers = {}       # dependencies -> the WorkerImpl that runs calls with them replaced
         self._runs = {}          # function -> why it cannot run on its trust inputs, or None (asked once)
         self.attempts = []       # (kind, function, detail) the worker's audit hook saw (child._audit)
@@ -417,6 +418,7 @@ class WorkerImpl(_Callable):
             helper.reference, helper.standing_in, helper.failed = self.reference, frozenset(dependencies), self.failed
             self._helpers[dependencies] = helper
         helper.on_stdout, helper.timeout = self.on_stdout, self.timeout  # the limit of this call (a probe's is short)
+        helper.part = self.part
         helper.budget = helper.spent + max(0.0, self.budget - self.spent)
         before = helper.spent
         try:
@@ -432,7 +434,7 @@ class WorkerImpl(_Callable):
         if function in self.given_up:
             raise self.given_up[function]
         self._hangs_with(function)
-        module = self.submission.module_of(function)
+        module = self.submission.module_of(function, self.part)
         blobs = []
         header = {"op": "call", "function": function, "module": module,
                   "args": [wire.encode(a, blobs) for a in args],
@@ -442,7 +444,7 @@ class WorkerImpl(_Callable):
             header["stand_ins"] = sorted(self.standing_in)
         key = None
         if remember and not any(isinstance(v, Bound) for v in (*args, *kwargs.values())):
-            key = _digest_encoded(function, header["args"], header["kwargs"], blobs)
+            key = _digest_encoded(f"{module}.{function}", header["args"], header["kwargs"], blobs)
             if not fresh and key in self.memo:
                 value, self.last = self.memo[key]
                 self._printed(function, self.last.stdout)
@@ -564,7 +566,8 @@ class WorkerImpl(_Callable):
     def _call(self, function, header, blobs, retry=False):
         if self.spent >= self.budget:  # loading and importing count too: every restart re-imports
             raise self._over_budget(function)
-        self._import(self.submission.module_of(function))
+        module = header.get("module") or self.submission.module_of(function)
+        self._import(module)
         if function in self.given_up:
             raise self.given_up[function]
         if self.spent >= self.budget:
@@ -599,8 +602,8 @@ class WorkerImpl(_Callable):
                 and reply["module"] not in self.imported:
             self._import(reply["module"])  # now the stand-in can be answered: call again
             return self._call(function, header, blobs, retry=retry)
-        if self.submission.module_of(function) in self.failed and "error" not in reply:
-            reply = {"error": "load_error", "message": self.failed[self.submission.module_of(function)]}
+        if module in self.failed and "error" not in reply:
+            reply = {"error": "load_error", "message": self.failed[module]}
         if "error" in reply:
             _raise_for(function, reply)
         self.last = CallInfo.from_reply(reply)
