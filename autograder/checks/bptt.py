@@ -254,7 +254,7 @@ SHORT_GAP, LONG_GAP = 10, 70
 TRAIN_SIZE, TEST_SIZE, PASS, MARGIN = 1024, 512, 0.95, 0.998
 #: seeds of the initial weights, per cell; the second is tried only when the first falls short. The reference
 #: learns from both (docs/experiment.md), from the first in 49 RNN / 37 LSTM / 29 GRU updates: seeds from
-#: which it learns fast, so that a correct submission trains in few calls (docs/benchmarks.md, "Training")
+#: which it learns fast, so that a correct submission trains in few calls
 TRAIN_SEEDS = {"rnn": (1, 3), "lstm": (1, 3), "gru": (5, 3)}
 #: CPU seconds the submission's code may use in one training check, both seeds together, as the kernel counts
 #: them (the reference needs about 1 s); machine load does not change the count, so it cannot change a score

@@ -566,7 +566,7 @@ class WorkerImpl(_Callable):
     def _call(self, function, header, blobs, retry=False):
         if self.spent >= self.budget:  # loading and importing count too: every restart re-imports
             raise self._over_budget(function)
-        module = header.get("module") or self.submission.module_of(function)
+        module = header["module"]
         self._import(module)
         if function in self.given_up:
             raise self.given_up[function]

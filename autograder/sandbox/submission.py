@@ -301,21 +301,22 @@ class Submission:
     label: str
     modules: dict = field(default_factory=dict)    # module -> (source, filename shown in tracebacks)
     notes: list = field(default_factory=list)      # things the student should know (e.g. a missing cell)
-    aliases: dict = field(default_factory=dict)    # function -> the module holding a copy of it (a notebook's
-    #                                                dependency cells), used when its own module is not handed in
     carried: dict = field(default_factory=dict)    # module -> the other parts' functions its notebook carries
+    #                                                (a notebook's dependency cells), in the order they were read
 
     def module_of(self, function, part=None):
-        """The module a call of `function` goes to: its own, else the one that carries a copy of it.
+        """The module a call of `function` goes to: its own, else the first that carries a copy of it.
 
         For a check of `part` whose notebook carries its own copy of `function`, that copy: each
         notebook runs on its own in Jupyter and in nbgrader, so a part is judged with the functions
         its notebook holds, whatever another part's notebook says (tests/test_nbgrader_course.py).
         """
-        if part is not None and part in self.modules and function in self.carried.get(part, ()):
+        if part in self.modules and function in self.carried.get(part, ()):
             return part
         home = kit.module_of()[function]
-        return self.aliases[function] if home not in self.modules and function in self.aliases else home
+        if home in self.modules:
+            return home
+        return next((module for module, copies in self.carried.items() if function in copies), home)
 
     def wire_modules(self):
         support = {name: ((kit.EXERCISES / f"{name}.py").read_text(), f"{name}.py (kit)") for name in kit.SUPPORT}
@@ -478,7 +479,7 @@ def namespace_submission(namespace, module, label="notebook"):
         except (OSError, TypeError):
             return None
     return Submission(label, {module: (module_header(module) + "\n\n" + "\n\n".join(parts), f"{module}.ipynb")},
-                      aliases={name: module for name in borrowed})
+                      carried={module: set(borrowed)})
 
 
 _MAGIC = re.compile(r"^\s*[%!]")
@@ -523,7 +524,6 @@ def _add_notebook(sub, data, name, skip=()):
             if module in kit.MODULES:
                 by_module.setdefault(module, []).append((index, source))
                 if dep in functions and owner not in skip:
-                    sub.aliases.setdefault(dep, owner)
                     sub.carried.setdefault(owner, set()).add(dep)
                 continue
         plain.append((index, source))
