@@ -22,7 +22,7 @@ def _check(args):
 
     from .catalogue import all_checks
     from .sandbox.client import SubmissionError, WorkerImpl, load_submission
-    from .runner import format_summary, run_checks, select, summary, write_json
+    from .runner import format_summary, run_checks, select, spare_cores, summary, write_json
 
     try:
         submission = load_submission(args.impl)
@@ -35,7 +35,7 @@ def _check(args):
         c.points for c in checks)
     with WorkerImpl(submission, timeout=args.timeout) as impl:
         impl.snippet_source = args.impl  # "To reproduce" lines import the student's functions from there
-        results = run_checks(impl, checks)
+        results = run_checks(impl, checks, ahead=spare_cores())
     data = summary(results, held_back=held_back)
     if args.json == "-":
         print(json.dumps(data, indent=2))
@@ -84,6 +84,7 @@ def _cluster_gate(args):
 
 def _grade(args):
     from .grading import grade, table, write_results
+    from .runner import spare_cores
 
     path = Path(args.submission)
     if not path.exists():
@@ -96,7 +97,7 @@ def _grade(args):
     refused = _sandbox_gate(args, "grade")
     if refused is not None:
         return refused
-    graded = grade(path, timeout=args.timeout)
+    graded = grade(path, timeout=args.timeout, ahead=spare_cores())
     print(table(graded))
     if args.out:
         write_results(graded, args.out)

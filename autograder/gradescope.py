@@ -134,6 +134,7 @@ def _submission_path(folder):
 def run(root):
     """Grade ROOT/submission into ROOT/results/results.json, whatever happens."""
     from .grading import grade, gradescope_results
+    from .runner import spare_cores
 
     from .sandbox import SandboxTooWeak, require
 
@@ -153,7 +154,8 @@ def run(root):
         return 1
     try:
         timeout = float(os.environ.get("RNN_KIT_TIMEOUT", "10"))
-        graded = grade(_submission_path(root / "submission"), student="submission", timeout=timeout)
+        graded = grade(_submission_path(root / "submission"), student="submission", timeout=timeout,
+                       ahead=spare_cores())
         data = gradescope_results(graded)
     except BaseException as exc:  # the grader itself failed: still tell the student something true
         data = {"score": 0.0, "output": "The autograder failed while grading this submission "

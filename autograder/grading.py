@@ -155,11 +155,12 @@ def catalogue_version():
 # ---------------------------------------------------------------------------------------
 # Grading
 
-def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None):
-    """Grade the submission at `path` with every check (hidden ones too)."""
+def grade(path, *, student=None, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None, ahead=False):
+    """Grade the submission at `path` with every check (hidden ones too). ahead=True for a lone submission on a
+    machine with cores to spare (`rnn-grade grade`, Gradescope): its training runs side by side (run_checks)."""
     checks = checks if checks is not None else all_checks()
     return grade_read(read_for_grading(path, student=student, checks=checks), checks=checks, ref=ref,
-                      timeout=timeout, launcher=launcher)
+                      timeout=timeout, launcher=launcher, ahead=ahead)
 
 
 @dataclass
@@ -192,7 +193,8 @@ def read_for_grading(path, *, student=None, checks=None):
     return ReadSubmission(student, str(path), submission, reason, printed, time.perf_counter() - started)
 
 
-def grade_read(read, *, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None, required=None):
+def grade_read(read, *, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher=None, required=None,
+               ahead=False):
     """Grade a submission already read (`read_for_grading`), here or on a Dask worker: never below `required`
     (a sandbox level; default $RNN_KIT_REQUIRE_SANDBOX), which raises SandboxTooWeak."""
     from .reference import default_reference
@@ -210,7 +212,7 @@ def grade_read(read, *, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher
     for phase in grading_phases(checks):
         with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
             impl.spent = spent  # one budget for all of the submission's calls
-            results.update((r.name, r) for r in run_checks(impl, phase, ref=ref))
+            results.update((r.name, r) for r in run_checks(impl, phase, ref=ref, ahead=ahead))
             spent = impl.spent
             sandbox = {**sandbox, "applied": impl.applied or sandbox.get("applied", [])}
             attempts += [list(a) for a in impl.all_attempts() if list(a) not in attempts]

@@ -10,6 +10,8 @@ Options (also settable in pyproject.toml's [tool.pytest.ini_options] as ``rnn_im
   --rnn-hidden                      also run hidden checks (graders only)
   --rnn-json PATH                   write the summary as JSON
   --rnn-timeout SECONDS             wall-clock limit per call into the implementation
+  --rnn-in-order                    train the cells one after another, in their own checks (default: side by
+                                    side from the first check on, when the machine has more than one core)
   --function NAME                   only the checks of exercise function NAME (repeat it, or NAME,NAME2);
                                     ini: rnn_function = NAME NAME2
 
@@ -52,6 +54,9 @@ def pytest_addoption(parser):
     group.addoption("--rnn-hidden", action="store_true", default=False, help="also run hidden checks")
     group.addoption("--rnn-json", default=None, metavar="PATH", help="write the score summary as JSON")
     group.addoption("--rnn-timeout", type=float, default=None, help=f"seconds per call (default {DEFAULT_TIMEOUT:g})")
+    group.addoption("--rnn-in-order", action="store_true", default=False,
+                    help="train the cells one after another, each in its own check (default: on a machine with "
+                         "more than one core, the training checks start side by side with the first check)")
     group.addoption("--function", dest="rnn_function", action="append", default=None, metavar="NAME",
                     help="run only the checks of this exercise function (exactly that name; repeat the option or "
                          "separate names with commas). -k matches names anywhere, --function does not")
@@ -250,8 +255,17 @@ def pytest_runtest_call(item):
     if state is None or _check_of(item) is None:
         yield
         return
-    state["in_call"], state["printed"] = True, 0
     worker = getattr(item, "funcargs", {}).get("impl")
+    if worker is not None and not state.get("ahead"):
+        state["ahead"] = True
+        from .runner import spare_cores
+
+        # not under pytest-xdist: each of its workers runs only some checks, and would train every cell
+        if spare_cores() and not item.config.getoption("rnn_in_order") and not hasattr(item.config, "workerinput"):
+            from .checks.bptt import train_ahead
+
+            train_ahead(worker, item.funcargs.get("ref"), list(state["checks"].values()))
+    state["in_call"], state["printed"] = True, 0
     if worker is not None:
         from .runner import begin_check
 

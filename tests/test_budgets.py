@@ -7,6 +7,7 @@ off by one budget for all its calls together.
 """
 import textwrap
 
+import pytest
 
 from autograder import kit
 from autograder.catalogue import all_checks
@@ -31,27 +32,32 @@ def reference_with(module, prelude, function, first_line):
     return Submission("budget", modules)
 
 
-def training_result(submission, monkeypatch, budget):
+def training_result(submission, monkeypatch, budget, ahead=False):
+    """The GRU training check's result, and the CPU and wall seconds the submission's calls took in all.
+    ahead=True: trained beside the run, in a worker of its own (checks/bptt.train_ahead), as a self-check does."""
     monkeypatch.setattr(bptt_checks, "TRAIN_BUDGET", budget)
     check = next(c for c in all_checks() if c.name == GRU_TRAINING)
     with WorkerImpl(submission, timeout=10.0) as impl:
-        (result,) = run_checks(impl, [check], ref=LiveReference())
+        (result,) = run_checks(impl, [check], ref=LiveReference(), ahead=ahead)
+        assert (("training", "gru") in impl._helpers) == ahead
         return result, impl.cpu_seconds(), impl.spent
 
 
-def test_waiting_costs_no_training_budget_because_cpu_seconds_are_counted(monkeypatch):
+@pytest.mark.parametrize("ahead", [False, True], ids=["in-order", "ahead"])
+def test_waiting_costs_no_training_budget_because_cpu_seconds_are_counted(monkeypatch, ahead):
     """gru_backward sleeps 100 ms per call: more wall time than a 2.5 s budget, yet it passes (about 30 updates)."""
     sleepy = reference_with("bptt", "import time", "gru_backward", "time.sleep(0.1)")
-    result, cpu, wall = training_result(sleepy, monkeypatch, budget=2.5)
+    result, cpu, wall = training_result(sleepy, monkeypatch, budget=2.5, ahead=ahead)
     assert wall > 2.5 > cpu, (wall, cpu)
     assert result.passed, result.message
 
 
-def test_burning_cpu_runs_out_of_the_training_budget_and_says_so(monkeypatch):
+@pytest.mark.parametrize("ahead", [False, True], ids=["in-order", "ahead"])
+def test_burning_cpu_runs_out_of_the_training_budget_and_says_so(monkeypatch, ahead):
     """gru_backward spins for 100 ms of CPU per call: the same 2.5 s budget runs out, and the message says CPU."""
     busy = reference_with("bptt", "import time", "gru_backward",
                           "_t = time.process_time()\n    while time.process_time() - _t < 0.1: pass")
-    result, cpu, _ = training_result(busy, monkeypatch, budget=2.5)
+    result, cpu, _ = training_result(busy, monkeypatch, budget=2.5, ahead=ahead)
     assert not result.passed and cpu >= 2.5
     assert "used more than 2.5 CPU seconds" in result.message, result.message
 

@@ -14,6 +14,8 @@ Three kinds of check:
   reference forward on new sequences. `rnn-grade class --skip-training` leaves this group
   out.
 """
+import threading
+
 import numpy as np
 
 from ..catalogue import check
@@ -295,36 +297,136 @@ def recall_after_training(impl, ref, cell, seed, limit):
     return accuracy(ref.tool(impl, forward), cell, x_test, bits_test, weights, readout), len(losses)
 
 
-def _training_check(impl, ref, cell):
+def _train(impl, ref, cell):
+    """[(seed, recall, updates)] for the seeds tried, in order, stopping at the first that passes; raises
+    _OverBudget once the submission's code has used TRAIN_BUDGET CPU seconds in this training (its own
+    workers' count: a training running beside it, train_ahead, is not this one's)."""
+    tried, limit = [], impl.cpu_seconds(beside=False) + TRAIN_BUDGET
+    for seed in TRAIN_SEEDS[cell]:
+        recall, updates = recall_after_training(impl, ref, cell, seed, limit)
+        tried.append((seed, recall, updates))
+        if recall >= PASS:
+            break
+    return tried
+
+
+def _call_line(cell):
     forward, backward, gap = TRAINING[cell]
-    call = (f"from autograder.trainer import train_recall\nfrom exercises.memory import make_recall_task\n"
+    return (f"from autograder.trainer import train_recall\nfrom exercises.memory import make_recall_task\n"
             f"from exercises.bptt import {forward}, {backward}\n"
             f"x, bits = make_recall_task({TRAIN_SIZE}, {gap}, seed=71)\n"
-            f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, seed={TRAIN_SEEDS[cell][0]})")
-    impl.call(backward, make_inputs(backward, 0), {})  # not implemented, or raising: that is the verdict
+            f"weights, readout, losses = train_recall({forward}, {backward}, {cell!r}, x, bits, "
+            f"seed={TRAIN_SEEDS[cell][0]})")
+
+
+def _not_ready(impl, ref, cell):
+    """Why the submission cannot train `cell` yet (a CheckFailure, or the CallFailed of its backward), or None."""
+    forward, backward, _gap = TRAINING[cell]
+    try:
+        impl.call(backward, make_inputs(backward, 0), {})  # not implemented, or raising: that is the verdict
+    except CallFailed as exc:
+        return exc
     for dep in (forward, backward):  # a wrong gradient cannot teach anything: say so at once
         verdict = dependency_verdict(impl, ref, dep)
         if verdict:
             why = f"its gradients are not right yet ({verdict})" if dep == backward else \
                 f"it runs your {forward}, which is not right yet ({verdict}); fix {forward} first"
-            raise CheckFailure(f"{backward} cannot train a cell yet: {why}\n  To reproduce (paste into Python):\n"
-                               + "\n".join("      " + line for line in call.splitlines()))
-    tried, limit = [], impl.cpu_seconds() + TRAIN_BUDGET
-    for seed in TRAIN_SEEDS[cell]:
-        try:
-            accuracy, updates = recall_after_training(impl, ref, cell, seed, limit)
-        except _OverBudget:
-            raise failure(impl, ref, backward, f"training with your {forward} and {backward} used more than "
-                          f"{TRAIN_BUDGET:g} CPU seconds (the reference needs about 1 s, in fewer than 50 updates): one "
-                          f"of them is far too slow on sequences of {gap + 2} steps (a Python loop over the batch?)",
-                          call=call) from None
-        if accuracy >= PASS:
-            return
-        tried.append(f"seed {seed}: {accuracy:.1%} after {updates} updates")
+            return CheckFailure(f"{backward} cannot train a cell yet: {why}\n  To reproduce (paste into Python):\n"
+                                + "\n".join("      " + line for line in _call_line(cell).splitlines()))
+    return None
+
+
+def _training_check(impl, ref, cell):
+    forward, backward, gap = TRAINING[cell]
+    ahead = impl.__dict__.get("_training_ahead", {}).pop(cell, None)
+    problem = _not_ready(impl, ref, cell)
+    if problem is not None:
+        if ahead is not None:
+            ahead.cancel()
+        raise problem
+    try:
+        tried = ahead.result(impl) if ahead is not None else None
+        if tried is None:  # not trained beside the run (or its worker saw the submission not ready: it differs)
+            tried = _train(impl, ref, cell)
+    except _OverBudget:
+        raise failure(impl, ref, backward, f"training with your {forward} and {backward} used more than "
+                      f"{TRAIN_BUDGET:g} CPU seconds (the reference needs about 1 s, in fewer than 50 updates): one "
+                      f"of them is far too slow on sequences of {gap + 2} steps (a Python loop over the batch?)",
+                      call=_call_line(cell)) from None
+    if tried[-1][1] >= PASS:
+        return
+    runs = "; ".join(f"seed {seed}: {recall:.1%} after {updates} updates" for seed, recall, updates in tried)
     raise failure(impl, ref, backward, f"trained with your {forward} and {backward}, the {cell.upper()} recalls the "
-                  f"bit across {gap} distractors in too few new sequences ({'; '.join(tried)}); at least {PASS:.0%} "
+                  f"bit across {gap} distractors in too few new sequences ({runs}); at least {PASS:.0%} "
                   f"is due, and the reference gets there from both seeds. Your gradients match the reference "
-                  f"on small inputs, so look for what differs on long sequences (T = {gap + 2})", call=call)
+                  f"on small inputs, so look for what differs on long sequences (T = {gap + 2})", call=_call_line(cell))
+
+
+class _Ahead:
+    """One cell's training in a thread of this process and a worker of its own (see train_ahead)."""
+
+    def __init__(self, impl, ref, cell, part):
+        self.worker = impl.sibling(("training", cell), part)
+        self.printed, self.outcome, self.since = [], None, None
+        self.worker.on_stdout = self._keep
+        self.thread = threading.Thread(target=self._run, args=(ref, cell), daemon=True,
+                                       name=f"rnn-kit training {cell}")
+        self.thread.start()
+
+    def _keep(self, source, text):
+        if self.since is not None:  # what the training's calls print; the readiness calls print in the run
+            self.printed.append((source, text))
+
+    def _run(self, ref, cell):
+        try:
+            if _not_ready(self.worker, ref, cell) is None:
+                self.since = self.worker.calls, self.worker.spent
+                self.outcome = (True, _train(self.worker, ref, cell))
+        except BaseException as exc:  # noqa: BLE001 - handed to the check that waits for it
+            self.outcome = (False, exc)
+
+    def cancel(self):
+        self.worker.close()
+
+    def result(self, impl):
+        """Once the training has finished: its [(seed, recall, updates)], or what stopped it raised; None when
+        its worker did not train. What the submission printed meanwhile is shown now, in the check, and the
+        training's calls and time count to the submission as if it had run here."""
+        self.thread.join()
+        if self.since is None:
+            self.cancel()
+            return None
+        impl.settle(self.worker, *self.since)
+        for source, text in self.printed:
+            impl._printed(source, text)
+        ok, value = self.outcome
+        if not ok:
+            raise value
+        return value
+
+
+def train_ahead(impl, ref, checks):
+    """Start now, side by side, the training of every training check in `checks`.
+
+    For a single submission on a machine with cores to spare (the self-check, `rnn-grade check`,
+    Gradescope): each cell trains in a thread of this process and a worker of its own while the
+    other checks run, and its check waits for it. The worker first asks what the check asks
+    (_not_ready) and trains only if the submission is ready; the check asks again in the run, in
+    order, and uses the training only then. The grading worker's calls are the ones of a run in
+    order, and the training's data, seeds, calls and CPU budget (on its own worker's clock) are
+    the same, so no verdict or message differs; only the wall time does.
+    """
+    if not hasattr(impl, "sibling"):
+        return
+    started = impl.__dict__.setdefault("_training_ahead", {})
+    for check in checks:
+        cell = check.function.removesuffix("_backward")
+        if check.group != "training" or cell not in TRAINING or cell in started:
+            continue
+        forward, _backward, gap = TRAINING[cell]
+        for size, seed in ((TRAIN_SIZE, 71), (TEST_SIZE, 72)):
+            ref.call("make_recall_task", (size, gap, seed))  # the data once, here, before any thread asks
+        started[cell] = _Ahead(impl, ref, cell, check.module)
 
 
 @check("rnn_backward", points=1.25, group="training")

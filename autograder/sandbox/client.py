@@ -240,11 +240,13 @@ class WorkerImpl(_Callable):
         self.replaced = []       # (function, dependencies) per call answered that way, in order
         self.standing_in = frozenset()  # in a worker of _with_reference: the functions its stand-ins replace
         self.part = None         # the part whose check is running: its notebook's copies answer (module_of)
-        self._helpers = {}       # dependencies -> the WorkerImpl that runs calls with them replaced
+        self._helpers = {}       # dependencies -> the WorkerImpl that runs calls with them replaced; and siblings
+        self._siblings = set()   # keys of _helpers that are siblings
         self._runs = {}          # function -> why it cannot run on its trust inputs, or None (asked once)
         self.attempts = []       # (kind, function, detail) the worker's audit hook saw (child._audit)
         self._probing = False
         self._proc = None
+        self.closed = False
         self.calls = 0
         self.spent = 0.0         # wall seconds inside calls, all workers together (see SUBMISSION_BUDGET)
         self._cpu_of_stopped = 0.0
@@ -253,6 +255,8 @@ class WorkerImpl(_Callable):
     # -- process management -------------------------------------------------------------
     def _ensure(self):
         if self._proc is None:
+            if self.closed:  # a sibling's thread still training when the run ends starts nothing new
+                raise RuntimeError("this submission's workers are closed")
             try:
                 self._proc = self.launcher.start()
             except RuntimeError:
@@ -271,10 +275,10 @@ class WorkerImpl(_Callable):
         return self._proc
 
     def _stop(self):
-        if self._proc is not None:
-            self._proc.kill()
-            self._cpu_of_stopped += self._cpu_of(self._proc)
-            self._proc = None
+        proc, self._proc = self._proc, None  # one name for it: a sibling's thread may stop it too (close)
+        if proc is not None:
+            proc.kill()
+            self._cpu_of_stopped += self._cpu_of(proc)
         self.imported = set()
 
     @staticmethod
@@ -282,17 +286,22 @@ class WorkerImpl(_Callable):
         cpu = getattr(proc, "cpu", None)
         return cpu() if callable(cpu) else 0.0
 
-    def cpu_seconds(self):
-        """CPU seconds the submission's code has used so far, every worker it had counted (the kernel's count)."""
-        return (self._cpu_of_stopped + (self._cpu_of(self._proc) if self._proc is not None else 0.0)
-                + sum(helper.cpu_seconds() for helper in self._helpers.values()))
+    def cpu_seconds(self, *, beside=True):
+        """CPU seconds the submission's code has used so far, every worker it had counted (the kernel's count);
+        beside=False leaves out the siblings' (work running beside this worker's, not part of it)."""
+        proc = self._proc
+        return (self._cpu_of_stopped + (self._cpu_of(proc) if proc is not None else 0.0)
+                + sum(helper.cpu_seconds() for key, helper in list(self._helpers.items())
+                      if beside or key not in self._siblings))
 
     def close(self):
-        for helper in self._helpers.values():
+        self.closed = True
+        for helper in list(self._helpers.values()):
             helper.close()
-        if self._proc is not None:
+        proc = self._proc
+        if proc is not None:
             try:
-                wire.write_frame(self._proc.to_worker, wire.pack({"op": "exit"}))
+                wire.write_frame(proc.to_worker, wire.pack({"op": "exit"}))
             except OSError:
                 pass
             self._stop()
@@ -429,6 +438,31 @@ class WorkerImpl(_Callable):
         self.last = helper.last
         self.replaced.append((function, dependencies))
         return value
+
+    def sibling(self, key, part):
+        """A worker of its own for work that runs beside this one's (checks/bptt.train_ahead): the same
+        submission and limits, the copies of `part`'s notebook answering, the reference never standing in. Its CPU seconds and attempts count as
+        this submission's at once; its time, calls and failures once `settle`d."""
+        worker = WorkerImpl(self.submission, timeout=self.timeout, launcher=self.launcher)
+        worker.reference, worker.part, worker.stand_ins_allowed = self.reference, part, False
+        worker.failed = dict(self.failed)
+        worker.budget = max(0.0, self.budget - self.spent)
+        self._helpers[key] = worker
+        self._siblings.add(key)
+        return worker
+
+    def settle(self, worker, calls=0, spent=0.0):
+        """Count a finished sibling's calls and wall time after the first `calls` and `spent` to this submission,
+        and keep what it gave up on."""
+        if worker.__dict__.get("_settled"):
+            return
+        worker.__dict__["_settled"] = True
+        self.spent += worker.spent - spent
+        self.calls += worker.calls - calls
+        for function, count in worker.crashes.items():
+            self.crashes[function] = self.crashes.get(function, 0) + count
+        for function, failure in worker.given_up.items():
+            self.given_up.setdefault(function, failure)
 
     def _own_call(self, function, args, kwargs, *, fresh=False, remember=True):
         if function in self.given_up:
