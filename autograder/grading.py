@@ -22,7 +22,7 @@ from pathlib import Path
 from . import kit
 from .sandbox import submission as untrusted
 from .catalogue import all_checks, total_points
-from .sandbox.client import DEFAULT_TIMEOUT, SubmissionError, WorkerImpl, load_submission
+from .sandbox.client import DEFAULT_TIMEOUT, SubmissionError, TimedOut, WorkerImpl, load_submission
 from .runner import Result, apply_gates, format_causes, run_checks, summary
 
 #: limits on what a zip may unpack to
@@ -208,12 +208,14 @@ def grade_read(read, *, checks=None, ref=None, timeout=DEFAULT_TIMEOUT, launcher
     if submission is None:
         return _unreadable(student, read.fingerprint, checks, started, sandbox, read.reason)
     ref = ref or default_reference(live=True)
-    results, spent, attempts = {}, 0.0, []
+    results, spent, attempts, hung = {}, 0.0, [], {}
     for phase in grading_phases(checks):
         with WorkerImpl(submission, timeout=timeout, launcher=launcher) as impl:
             impl.spent = spent  # one budget for all of the submission's calls
+            impl.given_up.update(hung)  # a function that timed out is skipped from then on (its message said so)
             results.update((r.name, r) for r in run_checks(impl, phase, ref=ref, ahead=ahead))
             spent = impl.spent
+            hung = {f: failure for f, failure in impl.given_up.items() if isinstance(failure, TimedOut)}
             sandbox = {**sandbox, "applied": impl.applied or sandbox.get("applied", [])}
             attempts += [list(a) for a in impl.all_attempts() if list(a) not in attempts]
     results = apply_gates([results[c.name] for c in checks])  # the hidden phase's gates are public checks
@@ -234,7 +236,9 @@ def grading_phases(checks):
 
     Each list runs in a fresh worker, the public checks first: nothing the submission sees in
     a hidden check (its inputs) can reach a public check's feedback, and the hidden checks
-    start from a process that holds nothing from the public ones. Within a list, the
+    start from a process that holds nothing from the public ones. The grader carries one thing
+    across: the functions that timed out, which stay skipped (their first message says later
+    checks are), so a looping function costs its timeout once, not once per phase. Within a list, the
     checks of PRODUCERS come first.
     """
     def ordered(group):

@@ -3,6 +3,7 @@
     python benchmarks/class_throughput.py                          # 200 students, -j = cores, nbgrader on 20
     python benchmarks/class_throughput.py -n 50 -n 200 -n 1000 -j 1 -j 2 --nbgrader 0   # scaling
     python benchmarks/class_throughput.py --skip-training --nbgrader 0   # without the training checks
+    python benchmarks/class_throughput.py -n 20 --nbgrader 0 --notebook-class 200   # a class of notebooks
 
 The class is a realistic mix built from the sample-class recipes: mostly correct or partly
 done, some with typical mistakes, some that crash, a cheater, and exactly one that loops
@@ -88,28 +89,37 @@ def notebook_class(class_dir, names, release, folder):
             (target / notebook.name).write_text(json.dumps(nb))
 
 
-def nbgrader_compare(n, jobs, timeout):
-    """Time `rnn-grade class` on the notebook form and `nbgrader autograde` on the same notebooks."""
+def notebook_course(tmp, n, timeout):
+    """A class of n in `tmp`, the kit's nbgrader course, and the same students as notebooks:
+    (names, course folder, notebook class folder)."""
     import subprocess
 
     from autograder.course import write_course
 
+    (tmp / "class").mkdir()
+    names = make_class(n, tmp / "class")
+    course = tmp / "course"
+    write_course(course, "bench")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace("c.ExecutePreprocessor.timeout = 60",
+                                                 f"c.ExecutePreprocessor.timeout = {int(timeout)}"))
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "bench", "--force"], cwd=course,
+                   check=True, capture_output=True)
+    notebook_class(tmp / "class", names, course / "release" / "bench", tmp / "nbclass")
+    return names, course, tmp / "nbclass"
+
+
+def nbgrader_compare(n, jobs, timeout):
+    """Time `rnn-grade class` on the notebook form and `nbgrader autograde` on the same notebooks."""
+    import subprocess
+
     with tempfile.TemporaryDirectory(prefix="rnn-bench-nb-") as tmp:
         tmp = Path(tmp)
-        (tmp / "class").mkdir()
-        names = make_class(n, tmp / "class")
-        course = tmp / "course"
-        write_course(course, "bench")
-        config = course / "nbgrader_config.py"
-        config.write_text(config.read_text().replace("c.ExecutePreprocessor.timeout = 60",
-                                                     f"c.ExecutePreprocessor.timeout = {int(timeout)}"))
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "bench", "--force"], cwd=course,
-                       check=True, capture_output=True)
-        notebook_class(tmp / "class", names, course / "release" / "bench", tmp / "nbclass")
+        names, course, nbclass = notebook_course(tmp, n, timeout)
         started = time.perf_counter()
-        grade_class(tmp / "nbclass", tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False)
+        grade_class(nbclass, tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False)
         ours = time.perf_counter() - started
-        shutil.copytree(tmp / "nbclass", course / "submitted", dirs_exist_ok=True)
+        shutil.copytree(nbclass, course / "submitted", dirs_exist_ok=True)
         for student in names:  # nbgrader wants submitted/<student>/<assignment>/
             folder = course / "submitted" / student
             (folder / "bench").mkdir()
@@ -120,6 +130,24 @@ def nbgrader_compare(n, jobs, timeout):
                        capture_output=True)
         theirs = time.perf_counter() - started
     return ours, theirs
+
+
+def _row(n, jobs, wall, result):
+    per = sorted(g.seconds for g in result.graded.values())
+    p95 = per[min(len(per) - 1, int(0.95 * len(per)))]
+    return {"n": n, "jobs": jobs, "wall": wall, "per_submission": wall / n, "median": statistics.median(per),
+            "p95": p95, "max": per[-1]}
+
+
+def run_notebooks(n, jobs, timeout, skip=()):
+    """`rnn-grade class` on n students handed in as the nbgrader release notebooks, filled in."""
+    with tempfile.TemporaryDirectory(prefix="rnn-bench-nbclass-") as tmp:
+        tmp = Path(tmp)
+        _names, _course, nbclass = notebook_course(tmp, n, timeout)
+        started = time.perf_counter()
+        result = grade_class(nbclass, tmp / "out", jobs=jobs, regrade=True, timeout=timeout, progress=False,
+                             skip=skip)
+        return _row(n, jobs, time.perf_counter() - started, result)
 
 
 def run(n, jobs, timeout, keep=None, skip=()):
@@ -133,10 +161,7 @@ def run(n, jobs, timeout, keep=None, skip=()):
         wall = time.perf_counter() - started
         if keep:
             shutil.copytree(tmp / "out", keep, dirs_exist_ok=True)
-    per = sorted(g.seconds for g in result.graded.values())
-    p95 = per[min(len(per) - 1, int(0.95 * len(per)))]
-    return {"n": n, "jobs": jobs, "wall": wall, "per_submission": wall / n, "median": statistics.median(per),
-            "p95": p95, "max": per[-1]}
+    return _row(n, jobs, wall, result)
 
 
 def main(argv=None):
@@ -148,6 +173,8 @@ def main(argv=None):
                         help="also time nbgrader autograde on the first K students as notebooks (0: skip)")
     parser.add_argument("--skip-training", action="store_true", help="leave out the training checks, as "
                         "`rnn-grade class --skip-training` does")
+    parser.add_argument("--notebook-class", type=int, default=0, metavar="N",
+                        help="also grade N students handed in as the release notebooks (a row of its own)")
     args = parser.parse_args(argv)
     skip = ("training",) if args.skip_training else ()
     sizes, jobs = args.n or [200], args.j or [os.cpu_count() or 1]
@@ -159,6 +186,10 @@ def main(argv=None):
             r = run(n, j, args.timeout, skip=skip)
             print(f"{r['n']:>5} {r['jobs']:>3} {r['wall']:>8.2f} {r['per_submission']:>15.3f} {r['median']:>9.3f} "
                   f"{r['p95']:>7.3f} {r['max']:>7.2f}", flush=True)
+    if args.notebook_class:
+        r = run_notebooks(args.notebook_class, jobs[0], args.timeout, skip=skip)
+        print(f"{r['n']:>5} {r['jobs']:>3} {r['wall']:>8.2f} {r['per_submission']:>15.3f} {r['median']:>9.3f} "
+              f"{r['p95']:>7.3f} {r['max']:>7.2f}   (as notebooks)", flush=True)
     if args.nbgrader:
         k = args.nbgrader
         ours, theirs = nbgrader_compare(k, jobs[0], args.timeout)

@@ -6,6 +6,7 @@ time; and a submission that waits just under the per-call timeout on every call 
 off by one budget for all its calls together.
 """
 import textwrap
+import time
 
 import pytest
 
@@ -73,3 +74,89 @@ def test_one_budget_caps_all_the_calls_of_a_submission_that_waits_on_each():
     refused = [r for r in results if "the most one submission may use (2 s)" in r.message]
     assert refused and all(not r.passed for r in refused)
     assert textwrap.shorten(refused[0].message, 400).startswith("rnn_")
+
+
+def test_a_looping_function_costs_its_timeout_once_across_the_public_and_hidden_phases(monkeypatch):
+    """jon's gru_step loops: it times out once in the public phase, and the hidden phase (a fresh worker) skips
+    it with the same message instead of waiting for it again; the score is the one expected.json records."""
+    import json
+
+    from autograder.grading import grade
+    from autograder.sandbox import client
+
+    timeouts, exchange = [], client.WorkerImpl._exchange
+
+    def counted(self, proc, header, blobs, limit):
+        try:
+            return exchange(self, proc, header, blobs, limit)
+        except TimeoutError:
+            timeouts.append((header.get("function"), limit))  # a call that ran out of its time
+            raise
+
+    monkeypatch.setattr(client.WorkerImpl, "_exchange", counted)
+    graded = grade(kit.ROOT / "examples" / "class" / "jon", timeout=2.0)
+    assert timeouts.count(("gru_step", 2.0)) == 1, timeouts
+    hidden = [r for r in graded.results if r.function == "gru_step" and r.visibility == "hidden"]
+    assert hidden and all("gru_step did not finish within 2 s" in r.message for r in hidden)
+    expected = json.loads((kit.ROOT / "examples" / "class" / "expected.json").read_text())["jon"]
+    assert graded.score == expected["total"]
+
+
+def _slow_answers(monkeypatch, seconds):
+    """Every stand-in question takes `seconds` to answer here, as on a machine busy with other work."""
+    answer = WorkerImpl._stand_in
+
+    def slow(self, header, blobs):
+        time.sleep(seconds)
+        return answer(self, header, blobs)
+    monkeypatch.setattr(WorkerImpl, "_stand_in", slow)
+
+
+def test_the_time_the_grader_takes_to_answer_for_a_stand_in_is_not_the_callers(monkeypatch):
+    """ivy's lstm_step stops the worker, so the reference answers for it at each of lstm_forward's 40 steps.
+    Answers that take 50 ms each (2 s in all) do not push a call with a 1 s limit over it: only the worker's
+    own stretches between questions are held to the limit, so a busy machine cannot turn them into a timeout."""
+    from autograder.feedback import matches
+    from autograder.inputs import make_inputs
+
+    crashing = reference_with("lstm", "import os", "lstm_step", "os._exit(3)")
+    _slow_answers(monkeypatch, 0.05)
+    ref = LiveReference()
+    args = make_inputs("lstm_forward", 0, T=40)
+    with WorkerImpl(crashing, timeout=1.0) as impl:
+        impl.reference = ref
+        got = impl.call("lstm_forward", args, {})
+        assert impl.replaced == [("lstm_forward", ("lstm_step",))]
+        assert impl.spent > 2.0
+    assert matches(got, ref.call("lstm_forward", args))
+
+
+def test_a_call_that_loops_around_its_stand_ins_is_stopped_at_its_whole_allowance(monkeypatch):
+    """lstm_forward calls lstm_step (answered by the reference) forever: stopped after 10 times its limit. The
+    call shows its own failure (lstm_step stops the worker), as for any call that fails with the stand-ins too."""
+    from autograder.inputs import make_inputs
+    from autograder.sandbox.client import WorkerCrashed
+
+    looping = reference_with("lstm", "import os", "lstm_step", "os._exit(3)")
+    looping = reference_with_source(looping, "lstm", "def lstm_forward(", "    while True:\n"
+                                    "        lstm_step(x[:, 0], h0, c0, Wx, Wh, b)\n")
+    with WorkerImpl(looping, timeout=0.3) as impl:
+        impl.reference = LiveReference()
+        started = time.monotonic()
+        with pytest.raises(WorkerCrashed):
+            impl.call("lstm_forward", make_inputs("lstm_forward", 0), {})
+        assert 3.0 <= time.monotonic() - started < 3.0 + 5.0  # the allowance, plus the probes before it
+        with_stand_ins = impl._helpers[("lstm_step",)].given_up["lstm_forward"]
+        assert "did not finish within 3 s while the reference answered for functions it calls" in \
+            with_stand_ins.message
+
+
+def reference_with_source(submission, module, head, body):
+    """`submission` with the body of the function that starts with `head` in `module` replaced by `body`."""
+    source, name = submission.modules[module]
+    at = source.index(head)
+    start = source.index("### BEGIN SOLUTION", at)
+    start = source.index("\n", start) + 1
+    end = source.index("### END SOLUTION", start)
+    end = source.rindex("\n", 0, end) + 1
+    return Submission("budget", {**submission.modules, module: (source[:start] + body + source[end:], name)})

@@ -32,6 +32,10 @@ DEFAULT_TIMEOUT = 10.0
 SUBMISSION_BUDGET = 600.0
 
 
+class StandInsTooLong(TimeoutError):
+    """A call answered by stand-ins went on past its whole allowance (WorkerImpl._exchange)."""
+
+
 class CallFailed(Exception):
     """A call into the submission did not return a value."""
 
@@ -525,21 +529,38 @@ class WorkerImpl(_Callable):
                                   f"most one submission may use ({self.budget:g} s); every later call is refused "
                                   f"too (code that waits or loops on every call?)")
 
+    #: a call whose stand-ins this process answers may take this many times its limit in all
+    STAND_IN_ALLOWANCE = 10
+
     def _exchange(self, proc, header, blobs, limit):
         """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`.
 
         While it waits, a stand-in in the worker may ask for a function of a module that did
-        not load (child._stand_in); each such question is answered here (`_stand_in`).
+        not load, or that the reference replaces (child._stand_in); each such question is
+        answered here (`_stand_in`), and the worker's next stretch gets `limit` afresh: each
+        question is a round trip between two processes, whose cost grows with the machine's
+        load (a 1,000-step forward asks 1,000 times), so only the worker's own stretches are
+        held to the limit, and the whole call to STAND_IN_ALLOWANCE times it (StandInsTooLong).
         """
         started = time.monotonic()
+        deadline, cap = started + limit, started + limit * self.STAND_IN_ALLOWANCE
         try:
             wire.write_frame(proc.to_worker, wire.pack(header, blobs))
             while True:
-                reply, reply_blobs = self._receive(started + limit)
+                reply, reply_blobs = self._receive(min(deadline, cap))
                 if "callback" not in reply:
                     self._note_attempts(reply.get("attempts") if isinstance(reply, dict) else None)
                     return reply, reply_blobs
                 wire.write_frame(proc.to_worker, wire.pack(*self._stand_in(reply, reply_blobs)))
+                deadline = time.monotonic() + limit
+                if deadline > cap:
+                    deadline = cap
+                    if time.monotonic() >= cap:
+                        raise StandInsTooLong
+        except TimeoutError:
+            if time.monotonic() >= cap:
+                raise StandInsTooLong from None
+            raise
         finally:
             self.spent += time.monotonic() - started
 
@@ -611,12 +632,17 @@ class WorkerImpl(_Callable):
         limit = min(self.timeout, self.budget - self.spent)
         try:
             reply, reply_blobs = self._exchange(proc, header, blobs, limit)
-        except TimeoutError:
+        except TimeoutError as exc:
             self._stop()
             if limit < self.timeout:  # cut short by the submission's budget, not by its own timeout
                 raise self._over_budget(function) from None
-            failure = TimedOut(function, f"did not finish within {self.timeout:g} s (an infinite loop, or far "
-                                         f"too slow); later checks that call {function} are skipped")
+            if isinstance(exc, StandInsTooLong):
+                failure = TimedOut(function, f"did not finish within {self.timeout * self.STAND_IN_ALLOWANCE:g} s "
+                                             f"while the reference answered for functions it calls (an infinite "
+                                             f"loop around them?); later checks that call {function} are skipped")
+            else:
+                failure = TimedOut(function, f"did not finish within {self.timeout:g} s (an infinite loop, or far "
+                                             f"too slow); later checks that call {function} are skipped")
             self.given_up[function] = failure
             raise failure from None
         except (EOFError, OSError, WireError) as exc:
