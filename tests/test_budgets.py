@@ -86,9 +86,9 @@ def test_a_looping_function_costs_its_timeout_once_across_the_public_and_hidden_
 
     timeouts, exchange = [], client.WorkerImpl._exchange
 
-    def counted(self, proc, header, blobs, limit):
+    def counted(self, proc, header, blobs, limit, **kwargs):
         try:
-            return exchange(self, proc, header, blobs, limit)
+            return exchange(self, proc, header, blobs, limit, **kwargs)
         except TimeoutError:
             timeouts.append((header.get("function"), limit))  # a call that ran out of its time
             raise

@@ -532,7 +532,7 @@ class WorkerImpl(_Callable):
     #: a call whose stand-ins this process answers may take this many times its limit in all
     STAND_IN_ALLOWANCE = 10
 
-    def _exchange(self, proc, header, blobs, limit):
+    def _exchange(self, proc, header, blobs, limit, total=None):
         """Send one request and wait at most `limit` seconds for its reply; the time counts to `spent`.
 
         While it waits, a stand-in in the worker may ask for a function of a module that did
@@ -540,10 +540,13 @@ class WorkerImpl(_Callable):
         answered here (`_stand_in`), and the worker's next stretch gets `limit` afresh: each
         question is a round trip between two processes, whose cost grows with the machine's
         load (a 1,000-step forward asks 1,000 times), so only the worker's own stretches are
-        held to the limit, and the whole call to STAND_IN_ALLOWANCE times it (StandInsTooLong).
+        held to the limit, and the whole call to STAND_IN_ALLOWANCE times it, or to `total` seconds
+        when that is less (StandInsTooLong).
         """
         started = time.monotonic()
-        deadline, cap = started + limit, started + limit * self.STAND_IN_ALLOWANCE
+        deadline = started + limit
+        allowance = limit * self.STAND_IN_ALLOWANCE
+        cap = started + (allowance if total is None else min(allowance, max(limit, total)))
         try:
             wire.write_frame(proc.to_worker, wire.pack(header, blobs))
             while True:
@@ -631,10 +634,10 @@ class WorkerImpl(_Callable):
         self.calls += 1
         limit = min(self.timeout, self.budget - self.spent)
         try:
-            reply, reply_blobs = self._exchange(proc, header, blobs, limit)
+            reply, reply_blobs = self._exchange(proc, header, blobs, limit, total=self.budget - self.spent)
         except TimeoutError as exc:
             self._stop()
-            if limit < self.timeout:  # cut short by the submission's budget, not by its own timeout
+            if limit < self.timeout or self.spent >= self.budget:  # cut short by the submission's budget
                 raise self._over_budget(function) from None
             if isinstance(exc, StandInsTooLong):
                 failure = TimedOut(function, f"did not finish within {self.timeout * self.STAND_IN_ALLOWANCE:g} s "
