@@ -445,8 +445,9 @@ class WorkerImpl(_Callable):
 
     def sibling(self, key, part):
         """A worker of its own for work that runs beside this one's (checks/bptt.train_ahead): the same
-        submission and limits, the copies of `part`'s notebook answering, the reference never standing in. Its CPU seconds and attempts count as
-        this submission's at once; its time, calls and failures once `settle`d."""
+        submission and limits, the copies of `part`'s notebook answering, the reference never standing
+        in. Its CPU seconds and attempts count as this submission's at once; its time, calls and
+        failures once `settle`d."""
         worker = WorkerImpl(self.submission, timeout=self.timeout, launcher=self.launcher)
         worker.reference, worker.part, worker.stand_ins_allowed = self.reference, part, False
         worker.failed = dict(self.failed)
@@ -540,8 +541,8 @@ class WorkerImpl(_Callable):
         answered here (`_stand_in`), and the worker's next stretch gets `limit` afresh: each
         question is a round trip between two processes, whose cost grows with the machine's
         load (a 1,000-step forward asks 1,000 times), so only the worker's own stretches are
-        held to the limit, and the whole call to STAND_IN_ALLOWANCE times it, or to `total` seconds
-        when that is less (StandInsTooLong).
+        held to the limit, and the whole call to STAND_IN_ALLOWANCE times it, or to `total`
+        seconds when that is less (StandInsTooLong).
         """
         started = time.monotonic()
         deadline = started + limit
@@ -556,10 +557,6 @@ class WorkerImpl(_Callable):
                     return reply, reply_blobs
                 wire.write_frame(proc.to_worker, wire.pack(*self._stand_in(reply, reply_blobs)))
                 deadline = time.monotonic() + limit
-                if deadline > cap:
-                    deadline = cap
-                    if time.monotonic() >= cap:
-                        raise StandInsTooLong
         except TimeoutError:
             if time.monotonic() >= cap:
                 raise StandInsTooLong from None
