@@ -47,7 +47,7 @@ def run(submission, ahead):
     with WorkerImpl(submission, timeout=10.0) as impl:
         impl.on_stdout = lambda source, text: printed.append((source, text))
         results = run_checks(impl, [*TRAINING, *LATER], ref=LiveReference(), ahead=ahead)
-        trained = sorted(key[1] for key in impl._siblings if impl._helpers[key].__dict__.get("_settled"))
+        trained = sorted(key[1] for key, worker in impl._helpers.items() if worker.beside and worker.settled)
         return {"results": [(r.name, r.status, r.score, r.message) for r in results], "printed": printed,
                 "calls": impl.calls, "crashes": impl.crashes, "given up": sorted(impl.given_up)}, trained
 

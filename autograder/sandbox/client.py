@@ -245,7 +245,8 @@ class WorkerImpl(_Callable):
         self.standing_in = frozenset()  # in a worker of _with_reference: the functions its stand-ins replace
         self.part = None         # the part whose check is running: its notebook's copies answer (module_of)
         self._helpers = {}       # dependencies -> the WorkerImpl that runs calls with them replaced; and siblings
-        self._siblings = set()   # keys of _helpers that are siblings
+        self.beside = False      # a sibling (work beside another worker's), and whether it is settled yet
+        self.settled = False
         self._runs = {}          # function -> why it cannot run on its trust inputs, or None (asked once)
         self.attempts = []       # (kind, function, detail) the worker's audit hook saw (child._audit)
         self._probing = False
@@ -295,8 +296,7 @@ class WorkerImpl(_Callable):
         beside=False leaves out the siblings' (work running beside this worker's, not part of it)."""
         proc = self._proc
         return (self._cpu_of_stopped + (self._cpu_of(proc) if proc is not None else 0.0)
-                + sum(helper.cpu_seconds() for key, helper in list(self._helpers.items())
-                      if beside or key not in self._siblings))
+                + sum(helper.cpu_seconds() for helper in list(self._helpers.values()) if beside or not helper.beside))
 
     def close(self):
         self.closed = True
@@ -451,17 +451,16 @@ class WorkerImpl(_Callable):
         worker = WorkerImpl(self.submission, timeout=self.timeout, launcher=self.launcher)
         worker.reference, worker.part, worker.stand_ins_allowed = self.reference, part, False
         worker.failed = dict(self.failed)
-        worker.budget = max(0.0, self.budget - self.spent)
+        worker.budget, worker.beside = max(0.0, self.budget - self.spent), True
         self._helpers[key] = worker
-        self._siblings.add(key)
         return worker
 
     def settle(self, worker, calls=0, spent=0.0):
         """Count a finished sibling's calls and wall time after the first `calls` and `spent` to this submission,
         and keep what it gave up on."""
-        if worker.__dict__.get("_settled"):
+        if worker.settled:
             return
-        worker.__dict__["_settled"] = True
+        worker.settled = True
         self.spent += worker.spent - spent
         self.calls += worker.calls - calls
         for function, count in worker.crashes.items():
